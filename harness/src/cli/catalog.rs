@@ -1,0 +1,171 @@
+//! `catalog` and `explain`: the catalog printed for people and machines.
+
+use serde_json::json;
+
+use crate::catalog::{self, DiagnosticCode, EventId, Term, CODES, EVENTS};
+
+use super::style::bold;
+
+/// Output format of `catalog`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CatalogFormat {
+    /// Aligned plain text.
+    Table,
+    /// GitHub-flavoured Markdown tables.
+    Markdown,
+    /// One JSON document: events, codes and pairs.
+    Json,
+}
+
+/// The catalog as one JSON value.
+pub fn catalog_json() -> serde_json::Value {
+    let events: Vec<_> = EVENTS
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "name": e.name,
+                "level": e.level.name(),
+                "description": e.description,
+                "details": e.details.iter().map(|d| d.key()).collect::<Vec<_>>(),
+                "codes": e.codes.iter().map(|c| c.hex()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let codes: Vec<_> = CODES
+        .iter()
+        .map(|c| {
+            json!({
+                "code": c.code.hex(),
+                "value": c.value,
+                "name": c.name,
+                "message": c.message,
+                "remediation": c.remediation,
+            })
+        })
+        .collect();
+    let pairs: Vec<_> = catalog::pairs()
+        .iter()
+        .map(|p| json!({"event_id": p.event.id(), "event": p.event.name(), "code": p.code.hex(), "code_name": p.code.name()}))
+        .collect();
+    json!({"events": events, "codes": codes, "pairs": pairs})
+}
+
+/// Renders the catalog in `format`.
+pub fn render_catalog(format: CatalogFormat) -> String {
+    match format {
+        CatalogFormat::Json => {
+            serde_json::to_string_pretty(&catalog_json()).unwrap_or_default() + "\n"
+        }
+        CatalogFormat::Markdown => {
+            let mut s = String::from("## Events\n\n| Event id | Name | Level | Description | Diagnostic codes |\n|---|---|---|---|---|\n");
+            for e in EVENTS.iter() {
+                let codes: Vec<_> = e.codes.iter().map(|c| c.hex()).collect();
+                s += &format!(
+                    "| {} | {} | {} | {} | {} |\n",
+                    e.id,
+                    e.name,
+                    e.level.name(),
+                    e.description,
+                    codes.join(", ")
+                );
+            }
+            s += "\n## Diagnostic codes\n\n| Code | Name | Message | Remediation |\n|---|---|---|---|\n";
+            for c in CODES.iter() {
+                s += &format!(
+                    "| {} | {} | {} | {} |\n",
+                    c.code.hex(),
+                    c.name,
+                    c.message,
+                    c.remediation
+                );
+            }
+            s += &format!(
+                "\n{} events, {} codes, {} allowed pairs.\n",
+                EVENTS.len(),
+                CODES.len(),
+                catalog::pairs().len()
+            );
+            s
+        }
+        CatalogFormat::Table => {
+            let mut s = format!("{}\n", bold("EVENTS"));
+            for e in EVENTS.iter() {
+                let codes: Vec<_> = e.codes.iter().map(|c| c.hex()).collect();
+                s += &format!(
+                    "  {:<6} {:<28} {:<12} {}\n",
+                    e.id,
+                    e.name,
+                    e.level.name(),
+                    codes.join(" ")
+                );
+            }
+            s += &format!("\n{}\n", bold("DIAGNOSTIC CODES"));
+            for c in CODES.iter() {
+                s += &format!("  {} {:<32} {}\n", c.code.hex(), c.name, c.message);
+            }
+            s += &format!(
+                "\n{} events, {} codes, {} allowed pairs.\n",
+                EVENTS.len(),
+                CODES.len(),
+                catalog::pairs().len()
+            );
+            s
+        }
+    }
+}
+
+/// Explains an event or a code typed by a person.
+pub fn explain(term: &str) -> Result<String, catalog::CatalogError> {
+    Ok(match catalog::lookup(term)? {
+        Term::Event(e) => explain_event(e),
+        Term::Code(c) => explain_code(c),
+    })
+}
+
+fn explain_event(e: EventId) -> String {
+    let spec = e.spec();
+    let mut s = format!(
+        "{} {} ({})\n  {}\n\n",
+        bold("Event"),
+        spec.id,
+        spec.name,
+        spec.description
+    );
+    s += &format!(
+        "  Level: {} (Windows level {})\n",
+        spec.level.name(),
+        spec.level.windows_value()
+    );
+    s += &format!(
+        "  Details: {}\n\n",
+        spec.details
+            .iter()
+            .map(|d| d.key())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    s += &format!("  {}\n", bold("Diagnostic codes it may carry:"));
+    for c in spec.codes {
+        s += &format!("    {} {:<32} {}\n", c.hex(), c.name(), c.message());
+    }
+    s
+}
+
+fn explain_code(c: DiagnosticCode) -> String {
+    let spec = c.spec();
+    let mut s = format!(
+        "{} {} ({}, decimal {})\n  {}\n\n",
+        bold("Diagnostic code"),
+        c.hex(),
+        spec.name,
+        spec.value,
+        spec.message
+    );
+    s += &format!("  What to do: {}\n\n", spec.remediation);
+    s += &format!("  {}\n", bold("Events that carry it:"));
+    for e in catalog::events_carrying(c) {
+        s += &format!("    {} {:<28} {}\n", e.id(), e.name(), e.level().name());
+    }
+    s
+}

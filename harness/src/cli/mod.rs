@@ -1,0 +1,64 @@
+//! The `connector-harness` command line: argument parsing and dispatch.
+//!
+//! Exit codes: 0 success; 1 a check or scenario failed; 2 bad input (unknown term, unreadable
+//! or invalid file, bad arguments).
+
+mod catalog;
+pub mod style;
+
+pub use catalog::{catalog_json, explain, render_catalog, CatalogFormat};
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code when a check or scenario fails.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for bad input.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Deterministic simulation and test harness for the Intune Certificate Connector.
+#[derive(Parser, Debug)]
+#[command(name = "connector-harness", version, about, long_about = None,
+    after_help = "Exit codes: 0 success, 1 a check or scenario failed, 2 bad input.\nColour is off when NO_COLOR is set or output is not a terminal.")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the catalog of events, diagnostic codes and allowed pairs.
+    Catalog {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CatalogFormat::Table)]
+        format: CatalogFormat,
+    },
+    /// Explain an event (20502, CRPVerifyMetric_Failure) or a diagnostic code (0x409, 1033, CRPSCEPSigningCert_NotFound).
+    Explain {
+        /// An event id or name, or a diagnostic code in any spelling.
+        term: String,
+    },
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Catalog { format } => {
+            print!("{}", render_catalog(format));
+            EXIT_OK
+        }
+        Command::Explain { term } => match explain(&term) {
+            Ok(text) => {
+                print!("{text}");
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_USAGE
+            }
+        },
+    }
+}
