@@ -24,4 +24,6 @@
 pub mod catalog;
 pub mod cli;
 pub mod event;
+pub mod fakes;
+pub mod fixtures;
 pub mod sim;

@@ -41,6 +41,12 @@ pub enum Command {
         /// An event id or name, or a diagnostic code in any spelling.
         term: String,
     },
+    /// Regenerate the test PKI fixtures into DIR (normally via `cargo xtask gen-fixtures`).
+    #[command(hide = true)]
+    GenFixtures {
+        /// Target folder.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -58,6 +64,16 @@ pub fn run(cli: Cli) -> u8 {
             Err(e) => {
                 eprintln!("error: {e}");
                 EXIT_USAGE
+            }
+        },
+        Command::GenFixtures { dir } => match crate::fixtures::generate(&dir) {
+            Ok(files) => {
+                println!("wrote {} files to {}", files.len(), dir.display());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_FAILED
             }
         },
     }

@@ -1,0 +1,354 @@
+//! The fault switchboard: what a scenario breaks, where, and for how long.
+//!
+//! A fault names an operation of one fake ([`FaultTarget`]), a [`FaultKind`] and a [`Scope`]
+//! (the next N calls, or until healed). Each fake owns one [`Switchboard`] and asks it on every
+//! call; nothing else decides whether a call fails.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+/// An operation of the fake CA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CaOp {
+    /// `POST /ca/issue`
+    Issue,
+    /// `POST /ca/revoke`
+    Revoke,
+    /// `GET /ca/status/{serial}`
+    Status,
+    /// `GET /ca/crl`
+    Crl,
+    /// `GET /ca/chain`
+    Chain,
+}
+
+/// An operation of the fake Intune service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IntuneOp {
+    /// Download pending PKCS requests.
+    DownloadRequests,
+    /// Upload PKCS results.
+    UploadResults,
+    /// Download pending revocation requests.
+    DownloadRevocations,
+    /// Upload revocation results.
+    UploadRevocationResults,
+    /// SCEP challenge validation (`ScepActions/validateRequest`).
+    Validate,
+    /// Success or failure notification (`ScepActions/*Notification`).
+    Notify,
+    /// Registration certificate renewal.
+    Renew,
+    /// Service check-in at start and stop.
+    Checkin,
+}
+
+/// An operation (or a piece of configuration) of the fake NDES.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NdesOp {
+    /// `GET ?operation=GetCACaps`
+    GetCaCaps,
+    /// `GET ?operation=GetCACert`
+    GetCaCert,
+    /// `PKIOperation` (GET or POST)
+    PkiOperation,
+    /// The RA encryption certificate (fault kind `missing` removes it).
+    RaEncryption,
+    /// The RA signing certificate (fault kind `missing` removes it).
+    RaSigning,
+}
+
+/// Where a fault strikes: one operation of one fake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FaultTarget {
+    /// The fake CA.
+    Ca(CaOp),
+    /// The fake Intune service.
+    Intune(IntuneOp),
+    /// The fake NDES.
+    Ndes(NdesOp),
+}
+
+const TARGETS: &[(&str, FaultTarget)] = &[
+    ("ca.issue", FaultTarget::Ca(CaOp::Issue)),
+    ("ca.revoke", FaultTarget::Ca(CaOp::Revoke)),
+    ("ca.status", FaultTarget::Ca(CaOp::Status)),
+    ("ca.crl", FaultTarget::Ca(CaOp::Crl)),
+    ("ca.chain", FaultTarget::Ca(CaOp::Chain)),
+    ("intune.download_requests", FaultTarget::Intune(IntuneOp::DownloadRequests)),
+    ("intune.upload_results", FaultTarget::Intune(IntuneOp::UploadResults)),
+    ("intune.download_revocations", FaultTarget::Intune(IntuneOp::DownloadRevocations)),
+    ("intune.upload_revocation_results", FaultTarget::Intune(IntuneOp::UploadRevocationResults)),
+    ("intune.validate", FaultTarget::Intune(IntuneOp::Validate)),
+    ("intune.notify", FaultTarget::Intune(IntuneOp::Notify)),
+    ("intune.renew", FaultTarget::Intune(IntuneOp::Renew)),
+    ("intune.checkin", FaultTarget::Intune(IntuneOp::Checkin)),
+    ("ndes.get_ca_caps", FaultTarget::Ndes(NdesOp::GetCaCaps)),
+    ("ndes.get_ca_cert", FaultTarget::Ndes(NdesOp::GetCaCert)),
+    ("ndes.pki_operation", FaultTarget::Ndes(NdesOp::PkiOperation)),
+    ("ndes.ra_encryption", FaultTarget::Ndes(NdesOp::RaEncryption)),
+    ("ndes.ra_signing", FaultTarget::Ndes(NdesOp::RaSigning)),
+];
+
+impl FaultTarget {
+    /// Every target, with its scenario spelling.
+    pub fn all() -> impl Iterator<Item = (&'static str, FaultTarget)> {
+        TARGETS.iter().copied()
+    }
+
+    /// The scenario spelling, such as `ca.issue`.
+    pub fn name(self) -> &'static str {
+        TARGETS.iter().find(|(_, t)| *t == self).map(|(n, _)| *n).unwrap_or("?")
+    }
+
+    /// The fault kinds this target understands.
+    pub fn kinds(self) -> &'static [KindName] {
+        use KindName as K;
+        match self {
+            FaultTarget::Ca(CaOp::Issue) | FaultTarget::Ca(CaOp::Revoke) => {
+                &[K::Unavailable, K::Hang, K::Status, K::Malformed, K::Deny]
+            }
+            FaultTarget::Ca(_) => &[K::Unavailable, K::Hang, K::Status, K::Malformed],
+            FaultTarget::Intune(IntuneOp::Validate) => &[
+                K::Hang,
+                K::Status,
+                K::Malformed,
+                K::Deny,
+                K::ExpiredChallenge,
+                K::UnknownChallenge,
+                K::UnknownCode,
+            ],
+            FaultTarget::Intune(IntuneOp::UploadResults) | FaultTarget::Intune(IntuneOp::UploadRevocationResults) => {
+                &[K::Hang, K::Status, K::Malformed, K::Deny, K::NotRecorded]
+            }
+            FaultTarget::Intune(IntuneOp::Notify) => &[K::Hang, K::Status, K::Malformed, K::Deny, K::UnknownCode],
+            FaultTarget::Intune(_) => &[K::Hang, K::Status, K::Malformed, K::Deny],
+            FaultTarget::Ndes(NdesOp::RaEncryption) | FaultTarget::Ndes(NdesOp::RaSigning) => &[K::Missing],
+            FaultTarget::Ndes(_) => &[K::Hang, K::Status],
+        }
+    }
+}
+
+impl fmt::Display for FaultTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A target name that is not known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fault target `{0}`: expected one of {list}", list = TARGETS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))]
+pub struct UnknownTarget(pub String);
+
+impl FromStr for FaultTarget {
+    type Err = UnknownTarget;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TARGETS.iter().find(|(n, _)| *n == s.trim()).map(|(_, t)| *t).ok_or_else(|| UnknownTarget(s.to_string()))
+    }
+}
+
+/// The name of a fault kind, as written in scenarios (`status` takes a code separately).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KindName {
+    /// Connection refused: the fake's port is closed (CA only).
+    Unavailable,
+    /// The fake accepts the request and never answers.
+    Hang,
+    /// An HTTP error status (`status: 500`).
+    Status,
+    /// HTTP 200 with a body that does not parse.
+    Malformed,
+    /// A clean, well-formed refusal (CA: access denied; Intune: HTTP 403 with an error body).
+    Deny,
+    /// An NDES RA certificate is missing.
+    Missing,
+    /// Intune answers `ChallengeExpired` whatever the challenge.
+    ExpiredChallenge,
+    /// Intune answers `ChallengeDecryptionError` (it cannot read the challenge).
+    UnknownChallenge,
+    /// Intune answers the unknown error code `Unknown`.
+    UnknownCode,
+    /// Intune answers an upload with `false` (not recorded).
+    NotRecorded,
+}
+
+impl KindName {
+    /// Scenario spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            KindName::Unavailable => "unavailable",
+            KindName::Hang => "hang",
+            KindName::Status => "status",
+            KindName::Malformed => "malformed",
+            KindName::Deny => "deny",
+            KindName::Missing => "missing",
+            KindName::ExpiredChallenge => "expired_challenge",
+            KindName::UnknownChallenge => "unknown_challenge",
+            KindName::UnknownCode => "unknown_code",
+            KindName::NotRecorded => "not_recorded",
+        }
+    }
+}
+
+/// What a broken call does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// Connection refused (port closed).
+    Unavailable,
+    /// Never answers.
+    Hang,
+    /// Answers with this HTTP status and a plain error body.
+    Status(u16),
+    /// Answers 200 with an unparseable body.
+    Malformed,
+    /// A clean refusal.
+    Deny,
+    /// An RA certificate is missing.
+    Missing,
+    /// Challenge reported expired.
+    ExpiredChallenge,
+    /// Challenge reported undecryptable.
+    UnknownChallenge,
+    /// Unknown result code.
+    UnknownCode,
+    /// Upload answered `false`.
+    NotRecorded,
+}
+
+impl FaultKind {
+    /// The kind's name.
+    pub fn name(self) -> KindName {
+        match self {
+            FaultKind::Unavailable => KindName::Unavailable,
+            FaultKind::Hang => KindName::Hang,
+            FaultKind::Status(_) => KindName::Status,
+            FaultKind::Malformed => KindName::Malformed,
+            FaultKind::Deny => KindName::Deny,
+            FaultKind::Missing => KindName::Missing,
+            FaultKind::ExpiredChallenge => KindName::ExpiredChallenge,
+            FaultKind::UnknownChallenge => KindName::UnknownChallenge,
+            FaultKind::UnknownCode => KindName::UnknownCode,
+            FaultKind::NotRecorded => KindName::NotRecorded,
+        }
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultKind::Status(code) => write!(f, "status {code}"),
+            other => f.write_str(other.name().name()),
+        }
+    }
+}
+
+/// How long a fault lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The next N calls to the operation.
+    Times(u32),
+    /// Every call until healed.
+    UntilHealed,
+}
+
+/// One fault in force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// What it does.
+    pub kind: FaultKind,
+    /// How long it lasts.
+    pub scope: Scope,
+}
+
+/// The faults in force on one fake, keyed by operation. Cloning shares the same board.
+#[derive(Clone, Debug)]
+pub struct Switchboard<Op> {
+    faults: Arc<Mutex<Vec<(Op, Fault)>>>,
+}
+
+impl<Op> Default for Switchboard<Op> {
+    fn default() -> Self {
+        Switchboard { faults: Arc::new(Mutex::new(Vec::new())) }
+    }
+}
+
+impl<Op: Copy + Eq> Switchboard<Op> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Op, Fault)>> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts a fault on `op`, replacing any fault already there.
+    pub fn inject(&self, op: Op, fault: Fault) {
+        let mut faults = self.lock();
+        faults.retain(|(o, _)| *o != op);
+        if fault.scope != Scope::Times(0) {
+            faults.push((op, fault));
+        }
+    }
+
+    /// Removes the fault on `op`, if any.
+    pub fn heal(&self, op: Op) {
+        self.lock().retain(|(o, _)| *o != op);
+    }
+
+    /// Removes every fault.
+    pub fn heal_all(&self) {
+        self.lock().clear();
+    }
+
+    /// Called once per call to `op`: the fault that strikes this call, if any. A `Times` fault
+    /// counts down and disappears after its last call.
+    pub fn strike(&self, op: Op) -> Option<FaultKind> {
+        let mut faults = self.lock();
+        let i = faults.iter().position(|(o, _)| *o == op)?;
+        let kind = faults[i].1.kind;
+        if let Scope::Times(n) = &mut faults[i].1.scope {
+            *n -= 1;
+            if *n == 0 {
+                faults.remove(i);
+            }
+        }
+        Some(kind)
+    }
+
+    /// The fault on `op` without counting a call (for state such as a closed port or a
+    /// missing certificate).
+    pub fn peek(&self, op: Op) -> Option<FaultKind> {
+        self.lock().iter().find(|(o, _)| *o == op).map(|(_, f)| f.kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_scope_counts_down_and_heal_removes() {
+        let sb = Switchboard::default();
+        sb.inject(CaOp::Issue, Fault { kind: FaultKind::Status(500), scope: Scope::Times(2) });
+        assert_eq!(sb.strike(CaOp::Revoke), None);
+        assert_eq!(sb.strike(CaOp::Issue), Some(FaultKind::Status(500)));
+        assert_eq!(sb.strike(CaOp::Issue), Some(FaultKind::Status(500)));
+        assert_eq!(sb.strike(CaOp::Issue), None);
+        sb.inject(CaOp::Issue, Fault { kind: FaultKind::Hang, scope: Scope::UntilHealed });
+        for _ in 0..5 {
+            assert_eq!(sb.strike(CaOp::Issue), Some(FaultKind::Hang));
+        }
+        sb.heal(CaOp::Issue);
+        assert_eq!(sb.strike(CaOp::Issue), None);
+    }
+
+    #[test]
+    fn target_names_round_trip() {
+        for (name, t) in FaultTarget::all() {
+            assert_eq!(name.parse::<FaultTarget>().unwrap(), t);
+            assert_eq!(t.name(), name);
+        }
+        let err = "ca.explode".parse::<FaultTarget>().unwrap_err().to_string();
+        assert!(err.contains("ca.issue"), "{err}");
+    }
+}

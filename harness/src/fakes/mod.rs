@@ -1,0 +1,5 @@
+//! The fakes the connector talks to, each a real HTTP server on 127.0.0.1 with its own state
+//! and fault switchboard: the CA, the Intune service and the NDES (SCEP) server.
+
+pub mod api;
+pub mod fault;
