@@ -9,8 +9,8 @@
 use std::path::Path;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SerialNumber, PKCS_RSA_SHA256,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SerialNumber, PKCS_RSA_SHA256,
 };
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rsa::RsaPrivateKey;
@@ -47,26 +47,38 @@ pub enum FixtureError {
 impl Identity {
     /// The private key for RustCrypto.
     pub fn rsa_key(&self) -> Result<RsaPrivateKey, FixtureError> {
-        RsaPrivateKey::from_pkcs8_pem(self.key_pem)
-            .map_err(|e| FixtureError::Decode { name: self.name.into(), why: e.to_string() })
+        RsaPrivateKey::from_pkcs8_pem(self.key_pem).map_err(|e| FixtureError::Decode {
+            name: self.name.into(),
+            why: e.to_string(),
+        })
     }
 
     /// The private key for rcgen (RSA PKCS#1 v1.5 with SHA-256).
     pub fn rcgen_key(&self) -> Result<KeyPair, FixtureError> {
-        KeyPair::from_pem_and_sign_algo(self.key_pem, &PKCS_RSA_SHA256)
-            .map_err(|e| FixtureError::Decode { name: self.name.into(), why: e.to_string() })
+        KeyPair::from_pem_and_sign_algo(self.key_pem, &PKCS_RSA_SHA256).map_err(|e| {
+            FixtureError::Decode {
+                name: self.name.into(),
+                why: e.to_string(),
+            }
+        })
     }
 
     /// The certificate, DER.
     pub fn cert_der(&self) -> Result<Vec<u8>, FixtureError> {
-        pem_to_der(self.cert_pem).map_err(|why| FixtureError::Decode { name: self.name.into(), why })
+        pem_to_der(self.cert_pem).map_err(|why| FixtureError::Decode {
+            name: self.name.into(),
+            why,
+        })
     }
 
     /// The certificate, parsed.
     pub fn certificate(&self) -> Result<x509_cert::Certificate, FixtureError> {
         use der::Decode;
         let der = self.cert_der()?;
-        x509_cert::Certificate::from_der(&der).map_err(|e| FixtureError::Decode { name: self.name.into(), why: e.to_string() })
+        x509_cert::Certificate::from_der(&der).map_err(|e| FixtureError::Decode {
+            name: self.name.into(),
+            why: e.to_string(),
+        })
     }
 }
 
@@ -110,8 +122,12 @@ pub const DEVICE_KEYS: [&str; 4] = [
 
 /// The device key for device number `n`.
 pub fn device_key(n: usize) -> Result<RsaPrivateKey, FixtureError> {
-    RsaPrivateKey::from_pkcs8_pem(DEVICE_KEYS[n % DEVICE_KEYS.len()])
-        .map_err(|e| FixtureError::Decode { name: format!("device-{}", n % DEVICE_KEYS.len()), why: e.to_string() })
+    RsaPrivateKey::from_pkcs8_pem(DEVICE_KEYS[n % DEVICE_KEYS.len()]).map_err(|e| {
+        FixtureError::Decode {
+            name: format!("device-{}", n % DEVICE_KEYS.len()),
+            why: e.to_string(),
+        }
+    })
 }
 
 /// Seed of the fixture generator: the same seed regenerates the same files.
@@ -135,7 +151,11 @@ fn params(spec: &Spec) -> CertificateParams {
     p.not_before = rcgen::date_time_ymd(2020, 1, 1);
     p.not_after = rcgen::date_time_ymd(2050, 1, 1);
     p.serial_number = Some(SerialNumber::from_slice(&[0x10, spec.serial]));
-    p.is_ca = if spec.ca { IsCa::Ca(BasicConstraints::Unconstrained) } else { IsCa::ExplicitNoCa };
+    p.is_ca = if spec.ca {
+        IsCa::Ca(BasicConstraints::Unconstrained)
+    } else {
+        IsCa::ExplicitNoCa
+    };
     p.key_usages = spec.usages.to_vec();
     p.extended_key_usages = spec.ekus.to_vec();
     p.use_authority_key_identifier_extension = !spec.ca || spec.name != "root-ca";
@@ -143,13 +163,23 @@ fn params(spec: &Spec) -> CertificateParams {
 }
 
 fn new_key(rng: &mut Rng, name: &str) -> Result<(String, KeyPair), FixtureError> {
-    let key = RsaPrivateKey::new(rng, 2048).map_err(|e| FixtureError::Decode { name: name.into(), why: e.to_string() })?;
+    let key = RsaPrivateKey::new(rng, 2048).map_err(|e| FixtureError::Decode {
+        name: name.into(),
+        why: e.to_string(),
+    })?;
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| FixtureError::Decode { name: name.into(), why: e.to_string() })?
+        .map_err(|e| FixtureError::Decode {
+            name: name.into(),
+            why: e.to_string(),
+        })?
         .to_string();
-    let pair = KeyPair::from_pem_and_sign_algo(&pem, &PKCS_RSA_SHA256)
-        .map_err(|e| FixtureError::Decode { name: name.into(), why: e.to_string() })?;
+    let pair = KeyPair::from_pem_and_sign_algo(&pem, &PKCS_RSA_SHA256).map_err(|e| {
+        FixtureError::Decode {
+            name: name.into(),
+            why: e.to_string(),
+        }
+    })?;
     Ok((pem, pair))
 }
 
@@ -164,34 +194,101 @@ pub fn generate(dir: &Path) -> Result<Vec<String>, FixtureError> {
         written.push(file);
         Ok(())
     };
-    let enc = |e: rcgen::Error, n: &str| FixtureError::Decode { name: n.into(), why: e.to_string() };
+    let enc = |e: rcgen::Error, n: &str| FixtureError::Decode {
+        name: n.into(),
+        why: e.to_string(),
+    };
 
-    let root_spec = Spec { name: "root-ca", cn: "TEST ONLY Connector Harness Root CA", ca: true, usages: &[K::KeyCertSign, K::CrlSign], ekus: &[], serial: 1 };
+    let root_spec = Spec {
+        name: "root-ca",
+        cn: "TEST ONLY Connector Harness Root CA",
+        ca: true,
+        usages: &[K::KeyCertSign, K::CrlSign],
+        ekus: &[],
+        serial: 1,
+    };
     let (root_pem, root_key) = new_key(&mut root.fork("root-ca"), "root-ca")?;
     let root_params = params(&root_spec);
-    let root_cert = root_params.self_signed(&root_key).map_err(|e| enc(e, "root-ca"))?;
+    let root_cert = root_params
+        .self_signed(&root_key)
+        .map_err(|e| enc(e, "root-ca"))?;
     write("root-ca.key".into(), &root_pem)?;
     write("root-ca.pem".into(), &root_cert.pem())?;
     let root_issuer = Issuer::from_params(&root_params, &root_key);
 
-    let issuing_spec = Spec { name: "issuing-ca", cn: "TEST ONLY Contoso Issuing CA", ca: true, usages: &[K::KeyCertSign, K::CrlSign, K::DigitalSignature], ekus: &[], serial: 2 };
+    let issuing_spec = Spec {
+        name: "issuing-ca",
+        cn: "TEST ONLY Contoso Issuing CA",
+        ca: true,
+        usages: &[K::KeyCertSign, K::CrlSign, K::DigitalSignature],
+        ekus: &[],
+        serial: 2,
+    };
     let (issuing_pem, issuing_key) = new_key(&mut root.fork("issuing-ca"), "issuing-ca")?;
     let issuing_params = params(&issuing_spec);
-    let issuing_cert = issuing_params.signed_by(&issuing_key, &root_issuer).map_err(|e| enc(e, "issuing-ca"))?;
+    let issuing_cert = issuing_params
+        .signed_by(&issuing_key, &root_issuer)
+        .map_err(|e| enc(e, "issuing-ca"))?;
     write("issuing-ca.key".into(), &issuing_pem)?;
     write("issuing-ca.pem".into(), &issuing_cert.pem())?;
     let issuing_issuer = Issuer::from_params(&issuing_params, &issuing_key);
 
     let leaves = [
-        (Spec { name: "ra-signing", cn: "TEST ONLY NDES RA Signing (Exchange Enrollment Agent)", ca: false, usages: &[K::DigitalSignature], ekus: &[], serial: 3 }, false),
-        (Spec { name: "ra-encryption", cn: "TEST ONLY NDES RA Encryption (CEP Encryption)", ca: false, usages: &[K::KeyEncipherment], ekus: &[], serial: 4 }, false),
-        (Spec { name: "connector", cn: "TEST ONLY Intune Connector Registration", ca: false, usages: &[K::DigitalSignature, K::KeyEncipherment], ekus: &[ExtendedKeyUsagePurpose::ClientAuth], serial: 5 }, true),
-        (Spec { name: "digicert-ra", cn: "TEST ONLY DigiCert RA Client Authentication", ca: false, usages: &[K::DigitalSignature], ekus: &[ExtendedKeyUsagePurpose::ClientAuth], serial: 6 }, false),
+        (
+            Spec {
+                name: "ra-signing",
+                cn: "TEST ONLY NDES RA Signing (Exchange Enrollment Agent)",
+                ca: false,
+                usages: &[K::DigitalSignature],
+                ekus: &[],
+                serial: 3,
+            },
+            false,
+        ),
+        (
+            Spec {
+                name: "ra-encryption",
+                cn: "TEST ONLY NDES RA Encryption (CEP Encryption)",
+                ca: false,
+                usages: &[K::KeyEncipherment],
+                ekus: &[],
+                serial: 4,
+            },
+            false,
+        ),
+        (
+            Spec {
+                name: "connector",
+                cn: "TEST ONLY Intune Connector Registration",
+                ca: false,
+                usages: &[K::DigitalSignature, K::KeyEncipherment],
+                ekus: &[ExtendedKeyUsagePurpose::ClientAuth],
+                serial: 5,
+            },
+            true,
+        ),
+        (
+            Spec {
+                name: "digicert-ra",
+                cn: "TEST ONLY DigiCert RA Client Authentication",
+                ca: false,
+                usages: &[K::DigitalSignature],
+                ekus: &[ExtendedKeyUsagePurpose::ClientAuth],
+                serial: 6,
+            },
+            false,
+        ),
     ];
     for (spec, by_root) in &leaves {
         let (pem, key) = new_key(&mut root.fork(spec.name), spec.name)?;
-        let issuer = if *by_root { &root_issuer } else { &issuing_issuer };
-        let cert = params(spec).signed_by(&key, issuer).map_err(|e| enc(e, spec.name))?;
+        let issuer = if *by_root {
+            &root_issuer
+        } else {
+            &issuing_issuer
+        };
+        let cert = params(spec)
+            .signed_by(&key, issuer)
+            .map_err(|e| enc(e, spec.name))?;
         write(format!("{}.key", spec.name), &pem)?;
         write(format!("{}.pem", spec.name), &cert.pem())?;
     }

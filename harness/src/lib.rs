@@ -26,4 +26,5 @@ pub mod cli;
 pub mod event;
 pub mod fakes;
 pub mod fixtures;
+pub mod pki;
 pub mod sim;

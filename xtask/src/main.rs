@@ -19,22 +19,39 @@ fn harness(args: &[String]) -> Result<ExitCode> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(workspace_root())
-        .args(["run", "--quiet", "--package", "connector-harness", "--bin", "connector-harness", "--"])
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "connector-harness",
+            "--bin",
+            "connector-harness",
+            "--",
+        ])
         .args(args)
         .status()
         .context("starting cargo")?;
-    Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8))
+    Ok(ExitCode::from(
+        status.code().unwrap_or(1).clamp(0, 255) as u8
+    ))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run-scenarios") => {
-            let mut forwarded = vec!["run".to_string(), "--scenarios".to_string(), workspace_root().join("scenarios").display().to_string()];
+            let mut forwarded = vec![
+                "run".to_string(),
+                "--scenarios".to_string(),
+                workspace_root().join("scenarios").display().to_string(),
+            ];
             forwarded.extend(args[1..].iter().cloned());
             harness(&forwarded)
         }
-        Some("gen-fixtures") => harness(&["gen-fixtures".to_string(), workspace_root().join("fixtures").display().to_string()]),
+        Some("gen-fixtures") => harness(&[
+            "gen-fixtures".to_string(),
+            workspace_root().join("fixtures").display().to_string(),
+        ]),
         _ => {
             eprintln!("usage: cargo xtask <run-scenarios [FLAGS] | gen-fixtures>\n\n  run-scenarios   run every scenario in scenarios/ (see --help)\n  gen-fixtures    regenerate the test PKI in fixtures/");
             Ok(ExitCode::from(2))

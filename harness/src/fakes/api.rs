@@ -110,19 +110,25 @@ pub struct ErrorBody {
 /// Paths of the fake Intune service.
 pub mod intune_paths {
     /// PKCS requests download (service `StatelessPkiConnectorService`).
-    pub const DOWNLOAD_REQUESTS: &str = "/StatelessPkiConnectorService/CertificateAuthorityRequests/downloadCARequests";
+    pub const DOWNLOAD_REQUESTS: &str =
+        "/StatelessPkiConnectorService/CertificateAuthorityRequests/downloadCARequests";
     /// PKCS results upload.
-    pub const UPLOAD_RESULTS: &str = "/StatelessPkiConnectorService/CertificateAuthorityRequests/uploadCARequestResults";
+    pub const UPLOAD_RESULTS: &str =
+        "/StatelessPkiConnectorService/CertificateAuthorityRequests/uploadCARequestResults";
     /// Revocation requests download (service `PkiConnectorFEService`).
-    pub const DOWNLOAD_REVOCATIONS: &str = "/PkiConnectorFEService/CertificateAuthorityRequests/downloadRevocationRequests";
+    pub const DOWNLOAD_REVOCATIONS: &str =
+        "/PkiConnectorFEService/CertificateAuthorityRequests/downloadRevocationRequests";
     /// Revocation results upload.
-    pub const UPLOAD_REVOCATION_RESULTS: &str = "/PkiConnectorFEService/CertificateAuthorityRequests/uploadRevocationResults";
+    pub const UPLOAD_REVOCATION_RESULTS: &str =
+        "/PkiConnectorFEService/CertificateAuthorityRequests/uploadRevocationResults";
     /// SCEP challenge validation (service `ScepRequestValidationFEService`).
     pub const VALIDATE: &str = "/ScepRequestValidationFEService/ScepActions/validateRequest";
     /// SCEP success notification.
-    pub const SUCCESS_NOTIFICATION: &str = "/ScepRequestValidationFEService/ScepActions/successNotification";
+    pub const SUCCESS_NOTIFICATION: &str =
+        "/ScepRequestValidationFEService/ScepActions/successNotification";
     /// SCEP failure notification.
-    pub const FAILURE_NOTIFICATION: &str = "/ScepRequestValidationFEService/ScepActions/failureNotification";
+    pub const FAILURE_NOTIFICATION: &str =
+        "/ScepRequestValidationFEService/ScepActions/failureNotification";
     /// Registration certificate renewal (harness extension).
     pub const RENEW: &str = "/ConnectorRegistrationService/renewCertificate";
     /// Service check-in at start and stop (harness extension).

@@ -78,18 +78,36 @@ const TARGETS: &[(&str, FaultTarget)] = &[
     ("ca.status", FaultTarget::Ca(CaOp::Status)),
     ("ca.crl", FaultTarget::Ca(CaOp::Crl)),
     ("ca.chain", FaultTarget::Ca(CaOp::Chain)),
-    ("intune.download_requests", FaultTarget::Intune(IntuneOp::DownloadRequests)),
-    ("intune.upload_results", FaultTarget::Intune(IntuneOp::UploadResults)),
-    ("intune.download_revocations", FaultTarget::Intune(IntuneOp::DownloadRevocations)),
-    ("intune.upload_revocation_results", FaultTarget::Intune(IntuneOp::UploadRevocationResults)),
+    (
+        "intune.download_requests",
+        FaultTarget::Intune(IntuneOp::DownloadRequests),
+    ),
+    (
+        "intune.upload_results",
+        FaultTarget::Intune(IntuneOp::UploadResults),
+    ),
+    (
+        "intune.download_revocations",
+        FaultTarget::Intune(IntuneOp::DownloadRevocations),
+    ),
+    (
+        "intune.upload_revocation_results",
+        FaultTarget::Intune(IntuneOp::UploadRevocationResults),
+    ),
     ("intune.validate", FaultTarget::Intune(IntuneOp::Validate)),
     ("intune.notify", FaultTarget::Intune(IntuneOp::Notify)),
     ("intune.renew", FaultTarget::Intune(IntuneOp::Renew)),
     ("intune.checkin", FaultTarget::Intune(IntuneOp::Checkin)),
     ("ndes.get_ca_caps", FaultTarget::Ndes(NdesOp::GetCaCaps)),
     ("ndes.get_ca_cert", FaultTarget::Ndes(NdesOp::GetCaCert)),
-    ("ndes.pki_operation", FaultTarget::Ndes(NdesOp::PkiOperation)),
-    ("ndes.ra_encryption", FaultTarget::Ndes(NdesOp::RaEncryption)),
+    (
+        "ndes.pki_operation",
+        FaultTarget::Ndes(NdesOp::PkiOperation),
+    ),
+    (
+        "ndes.ra_encryption",
+        FaultTarget::Ndes(NdesOp::RaEncryption),
+    ),
     ("ndes.ra_signing", FaultTarget::Ndes(NdesOp::RaSigning)),
 ];
 
@@ -101,7 +119,11 @@ impl FaultTarget {
 
     /// The scenario spelling, such as `ca.issue`.
     pub fn name(self) -> &'static str {
-        TARGETS.iter().find(|(_, t)| *t == self).map(|(n, _)| *n).unwrap_or("?")
+        TARGETS
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
     }
 
     /// The fault kinds this target understands.
@@ -121,12 +143,17 @@ impl FaultTarget {
                 K::UnknownChallenge,
                 K::UnknownCode,
             ],
-            FaultTarget::Intune(IntuneOp::UploadResults) | FaultTarget::Intune(IntuneOp::UploadRevocationResults) => {
+            FaultTarget::Intune(IntuneOp::UploadResults)
+            | FaultTarget::Intune(IntuneOp::UploadRevocationResults) => {
                 &[K::Hang, K::Status, K::Malformed, K::Deny, K::NotRecorded]
             }
-            FaultTarget::Intune(IntuneOp::Notify) => &[K::Hang, K::Status, K::Malformed, K::Deny, K::UnknownCode],
+            FaultTarget::Intune(IntuneOp::Notify) => {
+                &[K::Hang, K::Status, K::Malformed, K::Deny, K::UnknownCode]
+            }
             FaultTarget::Intune(_) => &[K::Hang, K::Status, K::Malformed, K::Deny],
-            FaultTarget::Ndes(NdesOp::RaEncryption) | FaultTarget::Ndes(NdesOp::RaSigning) => &[K::Missing],
+            FaultTarget::Ndes(NdesOp::RaEncryption) | FaultTarget::Ndes(NdesOp::RaSigning) => {
+                &[K::Missing]
+            }
             FaultTarget::Ndes(_) => &[K::Hang, K::Status],
         }
     }
@@ -146,7 +173,11 @@ pub struct UnknownTarget(pub String);
 impl FromStr for FaultTarget {
     type Err = UnknownTarget;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        TARGETS.iter().find(|(n, _)| *n == s.trim()).map(|(_, t)| *t).ok_or_else(|| UnknownTarget(s.to_string()))
+        TARGETS
+            .iter()
+            .find(|(n, _)| *n == s.trim())
+            .map(|(_, t)| *t)
+            .ok_or_else(|| UnknownTarget(s.to_string()))
     }
 }
 
@@ -272,7 +303,9 @@ pub struct Switchboard<Op> {
 
 impl<Op> Default for Switchboard<Op> {
     fn default() -> Self {
-        Switchboard { faults: Arc::new(Mutex::new(Vec::new())) }
+        Switchboard {
+            faults: Arc::new(Mutex::new(Vec::new())),
+        }
     }
 }
 
@@ -318,7 +351,10 @@ impl<Op: Copy + Eq> Switchboard<Op> {
     /// The fault on `op` without counting a call (for state such as a closed port or a
     /// missing certificate).
     pub fn peek(&self, op: Op) -> Option<FaultKind> {
-        self.lock().iter().find(|(o, _)| *o == op).map(|(_, f)| f.kind)
+        self.lock()
+            .iter()
+            .find(|(o, _)| *o == op)
+            .map(|(_, f)| f.kind)
     }
 }
 
@@ -329,12 +365,24 @@ mod tests {
     #[test]
     fn times_scope_counts_down_and_heal_removes() {
         let sb = Switchboard::default();
-        sb.inject(CaOp::Issue, Fault { kind: FaultKind::Status(500), scope: Scope::Times(2) });
+        sb.inject(
+            CaOp::Issue,
+            Fault {
+                kind: FaultKind::Status(500),
+                scope: Scope::Times(2),
+            },
+        );
         assert_eq!(sb.strike(CaOp::Revoke), None);
         assert_eq!(sb.strike(CaOp::Issue), Some(FaultKind::Status(500)));
         assert_eq!(sb.strike(CaOp::Issue), Some(FaultKind::Status(500)));
         assert_eq!(sb.strike(CaOp::Issue), None);
-        sb.inject(CaOp::Issue, Fault { kind: FaultKind::Hang, scope: Scope::UntilHealed });
+        sb.inject(
+            CaOp::Issue,
+            Fault {
+                kind: FaultKind::Hang,
+                scope: Scope::UntilHealed,
+            },
+        );
         for _ in 0..5 {
             assert_eq!(sb.strike(CaOp::Issue), Some(FaultKind::Hang));
         }
