@@ -28,3 +28,4 @@ pub mod fakes;
 pub mod fixtures;
 pub mod pki;
 pub mod sim;
+pub mod testing;
