@@ -25,7 +25,10 @@ fn required(var: &str) -> bool {
 /// When the folder is absent and `HARNESS_REQUIRE_SHARED` is set.
 pub fn shared_dir(what: &str) -> Option<PathBuf> {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [std::env::var_os(SHARED_DIR).map(PathBuf::from), Some(workspace.join("../shared"))];
+    let candidates = [
+        std::env::var_os(SHARED_DIR).map(PathBuf::from),
+        Some(workspace.join("../shared")),
+    ];
     for dir in candidates.into_iter().flatten() {
         if dir.join(what).exists() {
             return Some(dir);
@@ -45,7 +48,9 @@ pub fn shared_dir(what: &str) -> Option<PathBuf> {
 /// When the program is absent and `HARNESS_REQUIRE_PEERS` is set.
 pub fn peer(program: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|d| d.join(program)).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
     });
     if found.is_none() {
         if required(REQUIRE_PEERS) {

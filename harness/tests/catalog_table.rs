@@ -16,9 +16,19 @@ const EXPECTED_EVENTS: &[(u16, &str, &str, &[u32])] = &[
     (10100, "CertificateRenewal_Success", "Information", &[Z, U]),
     (10102, "CertificateRenewal_Failure", "Error", &[Z, 0x405, U]),
     (10302, "RetrieveCertificate_Error", "Error", &[Z, 0x404, U]),
-    (10301, "RetrieveCertificate_Warning", "Warning", &[Z, 0x403, U]),
+    (
+        10301,
+        "RetrieveCertificate_Warning",
+        "Warning",
+        &[Z, 0x403, U],
+    ),
     (20100, "PkcsCertIssue_Success", "Information", &[Z, U]),
-    (20102, "PkcsCertIssue_Failure", "Error", &[Z, 0x400, 0x401, U]),
+    (
+        20102,
+        "PkcsCertIssue_Failure",
+        "Error",
+        &[Z, 0x400, 0x401, U],
+    ),
     (20200, "RevokeCert_Success", "Information", &[Z, U]),
     (20202, "RevokeCert_Failure", "Error", &[Z, 0x402, U]),
     (20300, "Upload_Success", "Information", &[Z, U]),
@@ -27,7 +37,12 @@ const EXPECTED_EVENTS: &[(u16, &str, &str, &[u32])] = &[
     (20402, "Download_Failure", "Error", &[Z, U]),
     (20500, "CRPVerifyMetric_Success", "Information", &[Z, U]),
     (20501, "CRPVerifyMetric_Warning", "Warning", &[Z, 0x411, U]),
-    (20502, "CRPVerifyMetric_Failure", "Error", &[Z, 0x408, 0x409, 0x410, U]),
+    (
+        20502,
+        "CRPVerifyMetric_Failure",
+        "Error",
+        &[Z, 0x408, 0x409, 0x410, U],
+    ),
     (20600, "CRPNotifyMetric_Success", "Information", &[Z, U]),
     (20602, "CRPNotifyMetric_Failure", "Error", &[Z, U]),
 ];
@@ -48,11 +63,17 @@ const EXPECTED_CODES: &[(u32, &str)] = &[
 ];
 
 fn expected_pairs() -> BTreeSet<(u16, u32)> {
-    EXPECTED_EVENTS.iter().flat_map(|(id, _, _, codes)| codes.iter().map(move |c| (*id, *c))).collect()
+    EXPECTED_EVENTS
+        .iter()
+        .flat_map(|(id, _, _, codes)| codes.iter().map(move |c| (*id, *c)))
+        .collect()
 }
 
 fn catalog_pairs() -> BTreeSet<(u16, u32)> {
-    catalog::pairs().iter().map(|p| (p.event.id(), p.code.value())).collect()
+    catalog::pairs()
+        .iter()
+        .map(|p| (p.event.id(), p.code.value()))
+        .collect()
 }
 
 #[test]
@@ -70,7 +91,8 @@ fn events_match_the_independent_table() {
 fn codes_match_the_independent_table() {
     assert_eq!(CODES.len(), EXPECTED_CODES.len());
     for (value, name) in EXPECTED_CODES {
-        let c = DiagnosticCode::from_value(*value).unwrap_or_else(|| panic!("code {value:#x} missing"));
+        let c =
+            DiagnosticCode::from_value(*value).unwrap_or_else(|| panic!("code {value:#x} missing"));
         assert_eq!(c.name(), *name);
         assert_eq!(format!("0x{value:08X}"), c.to_string());
     }
@@ -99,9 +121,16 @@ fn levels_follow_the_name_suffix() {
 /// Parses the seed's two markdown tables (Portuguese text; only ids, names and codes matter).
 #[test]
 fn catalog_matches_the_seed_file() {
-    let Some(shared) = connector_harness::testing::shared_dir("seeds") else { return };
+    let Some(shared) = connector_harness::testing::shared_dir("seeds") else {
+        return;
+    };
     let dir = shared.join("seeds");
-    let file = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "txt")).unwrap();
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "txt"))
+        .unwrap();
     let text = std::fs::read_to_string(file).unwrap();
     let mut pairs = BTreeSet::new();
     let mut codes = BTreeSet::new();
@@ -116,7 +145,14 @@ fn catalog_matches_the_seed_file() {
             }
         } else if cells[0].starts_with("0x") {
             let c: DiagnosticCode = cells[0].parse().unwrap();
-            assert_eq!(c.name(), cells[1].split_whitespace().next().unwrap().replace("Êxito", "Success"));
+            assert_eq!(
+                c.name(),
+                cells[1]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .replace("Êxito", "Success")
+            );
             codes.insert(c);
         }
     }
@@ -125,8 +161,16 @@ fn catalog_matches_the_seed_file() {
 }
 
 fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_connector-harness")).args(args).env("NO_COLOR", "1").output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(env!("CARGO_BIN_EXE_connector-harness"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -141,7 +185,11 @@ fn cli_catalog_json_lists_19_12_48() {
         .unwrap()
         .iter()
         .map(|p| {
-            let code = p["code"].as_str().unwrap().parse::<DiagnosticCode>().unwrap();
+            let code = p["code"]
+                .as_str()
+                .unwrap()
+                .parse::<DiagnosticCode>()
+                .unwrap();
             (p["event_id"].as_u64().unwrap() as u16, code.value())
         })
         .collect();
@@ -158,17 +206,30 @@ fn cli_explain_answers_and_refuses() {
     let (code, out, _) = cli(&["explain", "0x0FFFFFFFF"]);
     assert_eq!(code, 0);
     assert!(out.contains("0x0FFFFFFF (Unknown_Error"), "{out}");
-    assert_eq!(out.matches("\n    ").count(), 19, "every event carries Unknown_Error: {out}");
+    assert_eq!(
+        out.matches("\n    ").count(),
+        19,
+        "every event carries Unknown_Error: {out}"
+    );
 
     let (code, out, _) = cli(&["explain", "1033"]);
     assert_eq!(code, 0);
-    assert!(out.contains("0x00000409 (CRPSCEPSigningCert_NotFound"), "{out}");
+    assert!(
+        out.contains("0x00000409 (CRPSCEPSigningCert_NotFound"),
+        "{out}"
+    );
     assert!(out.contains("20502 CRPVerifyMetric_Failure"), "{out}");
 
     let (code, out, _) = cli(&["explain", "20502"]);
     assert_eq!(code, 0);
     assert!(out.contains("CRPVerifyMetric_Failure"), "{out}");
-    for c in ["0x00000000", "0x00000408", "0x00000409", "0x00000410", "0x0FFFFFFF"] {
+    for c in [
+        "0x00000000",
+        "0x00000408",
+        "0x00000409",
+        "0x00000410",
+        "0x0FFFFFFF",
+    ] {
         assert!(out.contains(c), "{c} in {out}");
     }
     assert!(!out.contains('\x1b'), "NO_COLOR must turn colour off");

@@ -10,7 +10,11 @@ use proptest::prelude::*;
 
 fn arb_stream() -> impl Strategy<Value = Vec<EventRecord>> {
     let pairs = catalog::pairs();
-    let step = (0..pairs.len(), 0u64..10_000_000, proptest::collection::vec(("[ -~éü<>&\"']{0,24}", any::<u8>()), 0..4));
+    let step = (
+        0..pairs.len(),
+        0u64..10_000_000,
+        proptest::collection::vec(("[ -~éü<>&\"']{0,24}", any::<u8>()), 0..4),
+    );
     proptest::collection::vec(step, 0..12).prop_map(move |items| {
         let clock = Clock::default();
         let sink = Sink::new(clock.clone());
@@ -18,7 +22,10 @@ fn arb_stream() -> impl Strategy<Value = Vec<EventRecord>> {
             clock.advance(Duration::from_millis(advance));
             let pair = pairs[i];
             let allowed = pair.event.spec().details;
-            let d: Details = details.into_iter().map(|(v, k)| (allowed[k as usize % allowed.len()], v)).collect();
+            let d: Details = details
+                .into_iter()
+                .map(|(v, k)| (allowed[k as usize % allowed.len()], v))
+                .collect();
             sink.emit(pair.event, pair.code, d).unwrap();
         }
         sink.records()
@@ -39,10 +46,14 @@ fn sample() -> Vec<EventRecord> {
     let clock = Clock::default();
     let sink = Sink::new(clock.clone());
     use catalog::{DiagnosticCode as C, EventId as E};
-    sink.emit(E::StartedConnectorService, C::Success, Details::new()).unwrap();
+    sink.emit(E::StartedConnectorService, C::Success, Details::new())
+        .unwrap();
     clock.advance(Duration::from_millis(1500));
-    let d = Details::new().with(Detail::DeviceId, "dev-1").with(Detail::CaName, "Contoso <Issuing> & CA");
-    sink.emit(E::PkcsCertIssueFailure, C::PkcsIssueCaUnavailable, d).unwrap();
+    let d = Details::new()
+        .with(Detail::DeviceId, "dev-1")
+        .with(Detail::CaName, "Contoso <Issuing> & CA");
+    sink.emit(E::PkcsCertIssueFailure, C::PkcsIssueCaUnavailable, d)
+        .unwrap();
     sink.records()
 }
 
@@ -50,26 +61,59 @@ fn sample() -> Vec<EventRecord> {
 fn xml_is_well_formed_and_shaped_like_windows() {
     let xml = event::to_xml(&sample());
     let doc = roxmltree::Document::parse(&xml).expect("well-formed");
-    let events: Vec<_> = doc.root_element().children().filter(|n| n.has_tag_name((event::EVENT_NS, "Event"))).collect();
+    let events: Vec<_> = doc
+        .root_element()
+        .children()
+        .filter(|n| n.has_tag_name((event::EVENT_NS, "Event")))
+        .collect();
     assert_eq!(events.len(), 2);
     let e = events[1];
-    let sys = e.children().find(|n| n.has_tag_name((event::EVENT_NS, "System"))).unwrap();
-    let text = |name: &str| sys.children().find(|n| n.has_tag_name((event::EVENT_NS, name))).and_then(|n| n.text()).unwrap().to_string();
+    let sys = e
+        .children()
+        .find(|n| n.has_tag_name((event::EVENT_NS, "System")))
+        .unwrap();
+    let text = |name: &str| {
+        sys.children()
+            .find(|n| n.has_tag_name((event::EVENT_NS, name)))
+            .and_then(|n| n.text())
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(text("EventID"), "20102");
     assert_eq!(text("Level"), "2");
     assert_eq!(text("EventRecordID"), "2");
     assert_eq!(text("Channel"), event::CHANNEL);
-    let tc = sys.children().find(|n| n.has_tag_name((event::EVENT_NS, "TimeCreated"))).unwrap();
-    assert_eq!(tc.attribute("SystemTime"), Some("2026-01-01T00:00:01.5000000Z"));
-    let provider = sys.children().find(|n| n.has_tag_name((event::EVENT_NS, "Provider"))).unwrap();
+    let tc = sys
+        .children()
+        .find(|n| n.has_tag_name((event::EVENT_NS, "TimeCreated")))
+        .unwrap();
+    assert_eq!(
+        tc.attribute("SystemTime"),
+        Some("2026-01-01T00:00:01.5000000Z")
+    );
+    let provider = sys
+        .children()
+        .find(|n| n.has_tag_name((event::EVENT_NS, "Provider")))
+        .unwrap();
     assert_eq!(provider.attribute("Name"), Some(event::PROVIDER));
     let data: Vec<(String, String)> = e
         .descendants()
         .filter(|n| n.has_tag_name((event::EVENT_NS, "Data")))
-        .map(|n| (n.attribute("Name").unwrap().to_string(), n.text().unwrap_or_default().to_string()))
+        .map(|n| {
+            (
+                n.attribute("Name").unwrap().to_string(),
+                n.text().unwrap_or_default().to_string(),
+            )
+        })
         .collect();
-    assert!(data.contains(&("DiagnosticCode".into(), "0x00000400".into())), "{data:?}");
-    assert!(data.contains(&("CaName".into(), "Contoso <Issuing> & CA".into())), "{data:?}");
+    assert!(
+        data.contains(&("DiagnosticCode".into(), "0x00000400".into())),
+        "{data:?}"
+    );
+    assert!(
+        data.contains(&("CaName".into(), "Contoso <Issuing> & CA".into())),
+        "{data:?}"
+    );
 }
 
 #[test]
@@ -79,7 +123,10 @@ fn xml_reader_accepts_wevtutil_shapes() {
     let bare: String = stream.iter().map(event::event_to_xml).collect();
     assert_eq!(event::from_xml(bare.as_bytes()).unwrap(), stream);
     // A single event.
-    assert_eq!(event::from_xml(event::event_to_xml(&stream[0]).as_bytes()).unwrap(), stream[..1]);
+    assert_eq!(
+        event::from_xml(event::event_to_xml(&stream[0]).as_bytes()).unwrap(),
+        stream[..1]
+    );
     // PowerShell's UTF-16LE redirection with BOM.
     let mut utf16 = vec![0xFF, 0xFE];
     for u in event::to_xml(&stream).encode_utf16() {
@@ -96,23 +143,37 @@ fn readers_reject_inconsistent_records_with_a_reason() {
     let jsonl = event::to_jsonl(&sample());
     let broken = jsonl.replace("\"event_id\":20102", "\"event_id\":20100");
     let err = event::from_jsonl(&broken).unwrap_err().to_string();
-    assert!(err.contains("event id 20100 is PkcsCertIssue_Success"), "{err}");
-    let bad_pair = jsonl.replace("PkcsCertIssue_Failure", "PkcsCertIssue_Failure").replace("0x00000400", "0x00000409");
+    assert!(
+        err.contains("event id 20100 is PkcsCertIssue_Success"),
+        "{err}"
+    );
+    let bad_pair = jsonl
+        .replace("PkcsCertIssue_Failure", "PkcsCertIssue_Failure")
+        .replace("0x00000400", "0x00000409");
     assert!(event::from_jsonl(&bad_pair).is_err());
     let xml = event::to_xml(&sample()).replace("<Level>2</Level>", "<Level>4</Level>");
     let err = event::from_xml(xml.as_bytes()).unwrap_err().to_string();
     assert!(err.contains("level Error"), "{err}");
     let err = event::from_xml(b"<Events><Event>").unwrap_err().to_string();
     assert!(err.contains("XML syntax error"), "{err}");
-    let err = event::from_jsonl("{\"seq\":1}\nnot json\n").unwrap_err().to_string();
+    let err = event::from_jsonl("{\"seq\":1}\nnot json\n")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("line 1"), "{err}");
 }
 
 #[test]
 fn evtx_samples_read_cleanly() {
-    let Some(shared) = connector_harness::testing::shared_dir("fixtures/evtx") else { return };
+    let Some(shared) = connector_harness::testing::shared_dir("fixtures/evtx") else {
+        return;
+    };
     let dir = shared.join("fixtures/evtx");
-    for name in ["Application_no_crc32.evtx", "Security_short_selected.evtx", "Microsoft-Windows-HelloForBusiness-Operational.evtx", "MSExchange_Management_wec.evtx"] {
+    for name in [
+        "Application_no_crc32.evtx",
+        "Security_short_selected.evtx",
+        "Microsoft-Windows-HelloForBusiness-Operational.evtx",
+        "MSExchange_Management_wec.evtx",
+    ] {
         let path = dir.join(name);
         let n = event::count_evtx_records(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(n > 0, "{name} has records");
@@ -122,16 +183,28 @@ fn evtx_samples_read_cleanly() {
         // the file header names, while the evtx crate reads every record in the chunks, so it
         // may see fewer (measured: 5 vs 6 in the HelloForBusiness sample).
         if let Some(evtxexport) = connector_harness::testing::peer("evtxexport") {
-            let out = std::process::Command::new(evtxexport).arg(&path).output().unwrap();
+            let out = std::process::Command::new(evtxexport)
+                .arg(&path)
+                .output()
+                .unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
-            let theirs = text.lines().filter(|l| l.starts_with("Event number")).count();
-            assert!(theirs <= n, "{name}: evtxexport saw {theirs} records, we saw {n}");
+            let theirs = text
+                .lines()
+                .filter(|l| l.starts_with("Event number"))
+                .count();
+            assert!(
+                theirs <= n,
+                "{name}: evtxexport saw {theirs} records, we saw {n}"
+            );
         }
     }
     // A damaged file is an error that names the file, not a panic.
     let bad = dir.join("sample_with_a_bad_chunk_magic.evtx");
     match event::count_evtx_records(&bad) {
-        Err(e) => assert!(e.to_string().contains("sample_with_a_bad_chunk_magic.evtx"), "{e}"),
+        Err(e) => assert!(
+            e.to_string().contains("sample_with_a_bad_chunk_magic.evtx"),
+            "{e}"
+        ),
         Ok(n) => assert!(n > 0),
     }
 }
@@ -140,12 +213,19 @@ fn evtx_samples_read_cleanly() {
 fn read_stream_picks_the_format_by_extension() {
     let dir = tempfile::tempdir().unwrap();
     let stream = sample();
-    for (ext, text) in [("jsonl", event::to_jsonl(&stream)), ("xml", event::to_xml(&stream)), ("yaml", event::to_yaml(&stream))] {
+    for (ext, text) in [
+        ("jsonl", event::to_jsonl(&stream)),
+        ("xml", event::to_xml(&stream)),
+        ("yaml", event::to_yaml(&stream)),
+    ] {
         let p = dir.path().join(format!("log.{ext}"));
         std::fs::write(&p, text).unwrap();
         assert_eq!(event::read_stream(&p).unwrap(), stream, "{ext}");
     }
     let p = dir.path().join("log.txt");
     std::fs::write(&p, "").unwrap();
-    assert!(event::read_stream(&p).unwrap_err().to_string().contains("cannot tell"));
+    assert!(event::read_stream(&p)
+        .unwrap_err()
+        .to_string()
+        .contains("cannot tell"));
 }
