@@ -23,6 +23,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod connector;
 pub mod event;
 pub mod fakes;
 pub mod fixtures;

@@ -147,9 +147,8 @@ fn readers_reject_inconsistent_records_with_a_reason() {
         err.contains("event id 20100 is PkcsCertIssue_Success"),
         "{err}"
     );
-    let bad_pair = jsonl
-        .replace("PkcsCertIssue_Failure", "PkcsCertIssue_Failure")
-        .replace("0x00000400", "0x00000409");
+    // 20102 may not carry 0x409 (an NDES code): the reader refuses the pair.
+    let bad_pair = jsonl.replace("0x00000400", "0x00000409");
     assert!(event::from_jsonl(&bad_pair).is_err());
     let xml = event::to_xml(&sample()).replace("<Level>2</Level>", "<Level>4</Level>");
     let err = event::from_xml(xml.as_bytes()).unwrap_err().to_string();

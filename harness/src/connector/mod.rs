@@ -1,0 +1,156 @@
+//! The reference connector: a Rust model of the Intune Certificate Connector.
+//!
+//! It talks to the fakes only over their HTTP interfaces — exactly what a vendor's process
+//! sees — and writes every event through [`Connector::emit`], which takes a [`Cause`], never a
+//! raw (event, code) pair. Since every cause maps to an allowed pair (see [`cause`]), no code
+//! path of the connector can write a pair outside the catalog.
+//!
+//! One connector is one service instance: [`Connector::start`] / [`Connector::stop`], a
+//! [`Connector::sync`] cycle (renewal check, PKCS, revocation), and the NDES policy module
+//! ([`Connector::verify_challenge`], [`Connector::notify_outcome`]).
+
+pub mod cause;
+mod crp;
+mod http;
+mod lifecycle;
+mod pkcs;
+mod registration;
+mod revoke;
+mod transfer;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use cause::Cause;
+pub use crp::{Decision, Issued, Unverified, CALLER_INFO};
+pub use http::{Failure, RetryPolicy};
+pub use registration::{
+    registration_certificate, RegistrationStore, StoreCondition, StoredCertificate,
+};
+
+use crate::event::{Details, Sink};
+use crate::fakes::api::CaRequestResult;
+use crate::sim::Clock;
+use http::Peer;
+use revoke::PendingRevocation;
+
+/// How the connector is configured.
+#[derive(Clone, Debug)]
+pub struct ConnectorConfig {
+    /// Base URL of the Intune service.
+    pub intune_url: String,
+    /// Base URL of the CA.
+    pub ca_url: String,
+    /// The CA's name, as the connector reports it.
+    pub ca_name: String,
+    /// Timeouts, retries and backoff.
+    pub retry: RetryPolicy,
+    /// How long before expiry the registration certificate is renewed.
+    pub renewal_window: time::Duration,
+    /// Most requests downloaded per cycle.
+    pub batch_size: u32,
+    /// Whether the connector holds the RA client-authentication certificate a
+    /// DigiCert-style CA demands.
+    pub ra_certificate: bool,
+    /// Template the policy module issues SCEP requests with.
+    pub scep_template: String,
+}
+
+/// The connector's mutable state.
+#[derive(Debug)]
+pub(crate) struct State {
+    running: bool,
+    store: RegistrationStore,
+    active: Option<StoredCertificate>,
+    pkcs_outbox: Vec<CaRequestResult>,
+    revoke_outbox: Vec<PendingRevocation>,
+    scep_subjects: HashMap<String, (String, String)>,
+}
+
+/// The reference connector. Cloning shares the same instance (state, sink and clock).
+#[derive(Clone)]
+pub struct Connector {
+    config: Arc<ConnectorConfig>,
+    intune: Peer,
+    ca: Peer,
+    sink: Sink,
+    clock: Clock,
+    state: Arc<tokio::sync::Mutex<State>>,
+}
+
+impl Connector {
+    /// A stopped connector whose registration store holds `store`, writing to `sink`.
+    pub fn new(
+        config: ConnectorConfig,
+        store: RegistrationStore,
+        sink: Sink,
+        clock: Clock,
+    ) -> Connector {
+        Connector {
+            intune: Peer::new(&config.intune_url, config.retry, clock.clone()),
+            ca: Peer::new(&config.ca_url, config.retry, clock.clone()),
+            config: Arc::new(config),
+            sink,
+            clock,
+            state: Arc::new(tokio::sync::Mutex::new(State {
+                running: false,
+                store,
+                active: None,
+                pkcs_outbox: Vec::new(),
+                revoke_outbox: Vec::new(),
+                scep_subjects: HashMap::new(),
+            })),
+        }
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &ConnectorConfig {
+        &self.config
+    }
+
+    pub(crate) async fn state(&self) -> tokio::sync::MutexGuard<'_, State> {
+        self.state.lock().await
+    }
+
+    /// Whether the service is running.
+    pub async fn is_running(&self) -> bool {
+        self.state().await.running
+    }
+
+    /// The registration certificate in use, if any.
+    pub async fn registration(&self) -> Option<StoredCertificate> {
+        self.state().await.active.clone()
+    }
+
+    /// Results still waiting to be uploaded (PKCS, revocation).
+    pub async fn outbox_len(&self) -> (usize, usize) {
+        let s = self.state().await;
+        (s.pkcs_outbox.len(), s.revoke_outbox.len())
+    }
+
+    /// One service cycle: renew the registration certificate if due, then the PKCS and
+    /// revocation queues. A stopped service, or one without a usable registration
+    /// certificate, cannot talk to Intune and does nothing.
+    pub async fn sync(&self) {
+        {
+            let s = self.state().await;
+            if !s.running || s.active.is_none() {
+                return;
+            }
+        }
+        self.check_renewal().await;
+        if self.state().await.active.is_none() {
+            return;
+        }
+        self.pkcs_cycle().await;
+        self.revoke_cycle().await;
+    }
+
+    /// The only place the connector writes an event.
+    pub(crate) fn emit(&self, cause: Cause, details: Details) {
+        let pair = cause.pair();
+        // Every cause maps to an allowed pair (tested in `cause`), so the sink cannot refuse;
+        // were it to, the sink keeps the violation and the run's check reports it.
+        let _ = self.sink.emit(pair.event, pair.code, details);
+    }
+}
