@@ -28,5 +28,6 @@ pub mod event;
 pub mod fakes;
 pub mod fixtures;
 pub mod pki;
+pub mod scenario;
 pub mod sim;
 pub mod testing;
