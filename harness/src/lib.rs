@@ -28,6 +28,7 @@ pub mod event;
 pub mod fakes;
 pub mod fixtures;
 pub mod pki;
+pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod testing;

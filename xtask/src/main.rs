@@ -44,6 +44,8 @@ fn main() -> ExitCode {
                 "run".to_string(),
                 "--scenarios".to_string(),
                 workspace_root().join("scenarios").display().to_string(),
+                "--snapshots".to_string(),
+                workspace_root().join("snapshots").display().to_string(),
             ];
             forwarded.extend(args[1..].iter().cloned());
             harness(&forwarded)

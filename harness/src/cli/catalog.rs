@@ -149,6 +149,47 @@ fn explain_event(e: EventId) -> String {
     for c in spec.codes {
         s += &format!("    {} {:<32} {}\n", c.hex(), c.name(), c.message());
     }
+    s += &format!("\n  {}\n", bold("What makes the reference connector write it:"));
+    s += &reproductions(|p| p.event == e);
+    s
+}
+
+/// For each catalog pair, the connector's cause and the scenario that reproduces it.
+pub fn render_paths(format: CatalogFormat) -> String {
+    use crate::connector::Cause;
+    match format {
+        CatalogFormat::Json => {
+            let rows: Vec<_> = Cause::ALL
+                .iter()
+                .map(|c| json!({"event_id": c.pair().event.id(), "event": c.pair().event.name(), "code": c.pair().code.hex(), "code_name": c.pair().code.name(), "cause": c.description(), "scenario": c.scenario()}))
+                .collect();
+            serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
+        }
+        CatalogFormat::Markdown => {
+            let mut s = String::from("| Event | Code | Cause | Scenario |\n|---|---|---|---|\n");
+            for c in Cause::ALL {
+                let p = c.pair();
+                s += &format!("| {} {} | {} {} | {} | `scenarios/{}.yaml` |\n", p.event.id(), p.event.name(), p.code.hex(), p.code.name(), c.description(), c.scenario());
+            }
+            s
+        }
+        CatalogFormat::Table => {
+            let mut s = String::new();
+            for c in Cause::ALL {
+                let p = c.pair();
+                s += &format!("{} {} with {} {}\n  cause:    {}\n  scenario: scenarios/{}.yaml\n\n", bold(&p.event.id().to_string()), p.event.name(), p.code.hex(), p.code.name(), c.description(), c.scenario());
+            }
+            s
+        }
+    }
+}
+
+fn reproductions(pick: impl Fn(crate::catalog::Pair) -> bool) -> String {
+    let mut s = String::new();
+    for c in crate::connector::Cause::ALL.iter().filter(|c| pick(c.pair())) {
+        let p = c.pair();
+        s += &format!("    {} with {}: {}\n      reproduce: cargo xtask run-scenarios --filter {}\n", p.event.id(), p.code.hex(), c.description(), c.scenario());
+    }
     s
 }
 
@@ -167,5 +208,7 @@ fn explain_code(c: DiagnosticCode) -> String {
     for e in catalog::events_carrying(c) {
         s += &format!("    {} {:<28} {}\n", e.id(), e.name(), e.level().name());
     }
+    s += &format!("\n  {}\n", bold("What makes the reference connector write it:"));
+    s += &reproductions(|p| p.code == c);
     s
 }

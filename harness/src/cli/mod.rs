@@ -4,6 +4,7 @@
 //! or invalid file, bad arguments).
 
 mod catalog;
+pub mod run;
 pub mod style;
 
 pub use catalog::{catalog_json, explain, render_catalog, CatalogFormat};
@@ -35,7 +36,15 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = CatalogFormat::Table)]
         format: CatalogFormat,
+        /// Instead: for each pair, the cause that makes the reference connector write it and
+        /// the scenario that reproduces it.
+        #[arg(long)]
+        paths: bool,
     },
+    /// Run scenarios and check their event streams (what `cargo xtask run-scenarios` calls).
+    Run(run::RunArgs),
+    /// Print the JSON Schema of scenario files.
+    Schema,
     /// Explain an event (20502, CRPVerifyMetric_Failure) or a diagnostic code (0x409, 1033, CRPSCEPSigningCert_NotFound).
     Explain {
         /// An event id or name, or a diagnostic code in any spelling.
@@ -52,8 +61,23 @@ pub enum Command {
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
-        Command::Catalog { format } => {
-            print!("{}", render_catalog(format));
+        Command::Catalog { format, paths } => {
+            if paths {
+                print!("{}", catalog::render_paths(format));
+            } else {
+                print!("{}", render_catalog(format));
+            }
+            EXIT_OK
+        }
+        Command::Run(args) => match run::run(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                EXIT_USAGE
+            }
+        },
+        Command::Schema => {
+            print!("{}", crate::scenario::schema());
             EXIT_OK
         }
         Command::Explain { term } => match explain(&term) {

@@ -113,7 +113,7 @@ causes! {
     RevokedAfterRetry => RevokeCertSuccess, UnknownError, "revoke-ca-retried",
         "The CA revoked the certificate after the connector retried an unexpected CA error.";
     /// 20202 / 0
-    RevokeRefused => RevokeCertFailure, Success, "revoke-unknown-serial",
+    RevokeRefused => RevokeCertFailure, Success, "revoke-already-revoked",
         "The CA answered cleanly that it cannot revoke: unknown serial number or already revoked.";
     /// 20202 / 0x402
     RevokeAccessDenied => RevokeCertFailure, RevokeCertAccessDenied, "revoke-access-denied",

@@ -1,0 +1,172 @@
+//! Running scenarios: build each scenario's [`world::World`], carry out its steps, then check
+//! the stream against the catalog, the scenario's expectations and its snapshot.
+//!
+//! Data flows one way: [`crate::scenario`] (load) → [`steps`] (run) → the sink's stream →
+//! [`check`] and [`snapshot`] → [`coverage`] and [`report`].
+
+pub mod check;
+pub mod coverage;
+pub mod device;
+pub mod report;
+pub mod snapshot;
+pub mod steps;
+pub mod world;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::event::EventRecord;
+use crate::scenario::Scenario;
+
+/// How a run treats snapshots and seeds.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Folder of the snapshot files.
+    pub snapshots: PathBuf,
+    /// Write snapshots that differ or are missing.
+    pub update: bool,
+    /// Running in CI: never write a snapshot, not even a pending one.
+    pub ci: bool,
+    /// Override every scenario's seed.
+    pub seed: Option<u64>,
+    /// Run each scenario twice and compare the streams byte for byte.
+    pub check_determinism: bool,
+}
+
+/// How one scenario ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every check held.
+    Passed,
+    /// A check failed.
+    Failed,
+}
+
+/// The result of one scenario.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Scenario name.
+    pub name: String,
+    /// Its file.
+    pub file: PathBuf,
+    /// Seed used.
+    pub seed: u64,
+    /// Passed or failed.
+    pub status: Status,
+    /// What failed, as sentences.
+    pub problems: Vec<String>,
+    /// Snapshot diff, when the stream differs from the snapshot.
+    pub diff: Option<String>,
+    /// Wall-clock duration of the run (reports only; never in the stream).
+    pub duration: Duration,
+    /// The event stream.
+    pub events: Vec<EventRecord>,
+    /// Whether the snapshot file was written.
+    pub snapshot_written: bool,
+}
+
+impl Outcome {
+    /// The command that reruns just this scenario with the same seed.
+    pub fn rerun_command(&self) -> String {
+        format!("cargo xtask run-scenarios --filter {} --seed {}", self.name, self.seed)
+    }
+}
+
+/// One execution of a scenario: its stream (as snapshot YAML) and the problems found.
+struct Execution {
+    events: Vec<EventRecord>,
+    yaml: String,
+    problems: Vec<String>,
+}
+
+async fn execute(scenario: &Scenario, seed: u64) -> Execution {
+    let world = match world::World::start(scenario, seed).await {
+        Ok(w) => w,
+        Err(e) => return Execution { events: Vec::new(), yaml: String::new(), problems: vec![e.to_string()] },
+    };
+    let mut problems = Vec::new();
+    let ledger = match steps::run_steps(&world, scenario).await {
+        Ok(l) => l,
+        Err(e) => {
+            problems.push(e.to_string());
+            steps::Ledger::default()
+        }
+    };
+    let events = world.sink.records();
+    let intune = world.intune.snapshot();
+    problems.extend(check::check(&events, &world.sink.violations(), &scenario.expect, &ledger, &intune));
+    world.shutdown().await;
+    let yaml = crate::event::to_yaml(&events);
+    Execution { events, yaml, problems }
+}
+
+/// Runs one scenario and checks it.
+pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions) -> Outcome {
+    let started = Instant::now();
+    let seed = options.seed.unwrap_or(scenario.seed);
+    let first = execute(scenario, seed).await;
+    let mut problems = first.problems;
+    if options.check_determinism {
+        let second = execute(scenario, seed).await;
+        if second.yaml != first.yaml {
+            problems.push(format!(
+                "not deterministic: a second run with seed {seed} wrote a different stream:\n{}",
+                snapshot::diff(&first.yaml, &second.yaml)
+            ));
+        }
+    }
+    let (diff, snapshot_written) = compare_snapshot(&scenario.name, &first.yaml, options, &mut problems);
+    Outcome {
+        name: scenario.name.clone(),
+        file: file.to_path_buf(),
+        seed,
+        status: if problems.is_empty() { Status::Passed } else { Status::Failed },
+        problems,
+        diff,
+        duration: started.elapsed(),
+        events: first.events,
+        snapshot_written,
+    }
+}
+
+fn compare_snapshot(name: &str, yaml: &str, options: &RunOptions, problems: &mut Vec<String>) -> (Option<String>, bool) {
+    let path = snapshot::path(&options.snapshots, name);
+    let body = yaml.trim_end_matches('\n');
+    let old = match snapshot::read(&path) {
+        Ok(old) => old,
+        Err(e) => {
+            problems.push(format!("cannot read {}: {e}", path.display()));
+            return (None, false);
+        }
+    };
+    if old.as_deref() == Some(body) {
+        return (None, false);
+    }
+    let can_write = options.update && !options.ci;
+    if can_write && problems.is_empty() {
+        return match snapshot::write(&options.snapshots, name, body) {
+            Ok(()) => (None, true),
+            Err(e) => {
+                problems.push(format!("cannot write {}: {e}", path.display()));
+                (None, false)
+            }
+        };
+    }
+    if !options.ci {
+        // Leave a pending snapshot for `cargo insta review`, as insta does.
+        let pending = path.with_extension("snap.new");
+        let _ = std::fs::write(&pending, snapshot::render(name, body));
+    }
+    match old {
+        None => {
+            problems.push(format!("no snapshot {}: run with --update to record it{}", path.display(), if options.ci { " (never written in CI)" } else { "" }));
+            (None, false)
+        }
+        Some(old) => {
+            let d = snapshot::diff(&old, body);
+            problems.push(format!("the event stream differs from {}", path.display()));
+            (Some(d), false)
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Executing a scenario's steps against its world, in order.
+
+use std::collections::HashMap;
+
+use crate::fakes::api::{MintChallenge, QueuePkcs, QueueRevocation};
+use crate::fakes::fault::{Fault, FaultKind, FaultTarget, KindName, Scope};
+use crate::scenario::model::{ChallengeState, Enroll, EnrollOutcome, FaultStep, Step};
+use crate::scenario::{expand, Scenario};
+
+use super::device::{self, Enrollment};
+use super::world::World;
+
+/// A step that could not be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("step {index} (`{keyword}`, line {line}): {message}")]
+pub struct StepError {
+    /// 1-based step number.
+    pub index: usize,
+    /// The step's keyword.
+    pub keyword: &'static str,
+    /// Line in the scenario file.
+    pub line: u64,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// What the steps left behind for the checks.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// PKCS request ids queued at Intune.
+    pub pkcs_requests: Vec<String>,
+    /// Revocation contexts queued at Intune.
+    pub revocations: Vec<String>,
+    /// Enrollment outcomes, in order: device and what it got.
+    pub enrollments: Vec<(String, Enrollment)>,
+}
+
+/// Runs every step; stops at the first that cannot be carried out.
+pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, StepError> {
+    let mut ledger = Ledger::default();
+    let mut challenges: HashMap<String, String> = HashMap::new();
+    let mut enrolled = 0usize;
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let fail = |message: String| StepError { index: i + 1, keyword: step.value.keyword(), line: step.referenced.line(), message };
+        match &step.value {
+            Step::Start => {
+                world.connector.start().await;
+            }
+            Step::Stop => {
+                world.connector.stop().await;
+            }
+            Step::Sync => world.connector.sync().await,
+            Step::Advance(by) => world.clock.advance(by.get()),
+            Step::QueuePkcs(q) => {
+                for (n, device) in expand(&q.device, q.count).into_iter().enumerate() {
+                    let key = crate::fixtures::device_key(n % crate::fixtures::DEVICE_KEYS.len()).map_err(|e| fail(e.to_string()))?;
+                    let csr = crate::pki::build_csr(&key, &device, None).map_err(|e| fail(e.to_string()))?;
+                    let req = QueuePkcs {
+                        device_id: device.clone(),
+                        user_id: q.user.clone(),
+                        template_name: q.template.clone(),
+                        ca_name: scenario.setup.ca.name.clone(),
+                        certificate_request: if q.corrupt { "not base64 at all".into() } else { crate::pki::b64(&csr) },
+                        request_id: None,
+                    };
+                    let queued = world.intune.queue_pkcs(req);
+                    ledger.pkcs_requests.push(queued.request_id);
+                }
+            }
+            Step::QueueRevocation(r) => {
+                let results = world.intune.snapshot().pkcs_results;
+                for device in expand(&r.device, r.count) {
+                    let serial = results
+                        .iter()
+                        .rev()
+                        .find(|res| res.device_id == device && res.succeeded)
+                        .and_then(|res| res.serial_number.clone())
+                        .ok_or_else(|| fail(format!("no certificate was issued to `{device}` before this step, so there is nothing to revoke; add a `sync` after its `queue_pkcs`")))?;
+                    let queued = world.intune.queue_revocation(QueueRevocation {
+                        device_id: device.clone(),
+                        user_id: results.iter().find(|res| res.device_id == device).map(|res| res.user_id.clone()).unwrap_or_default(),
+                        serial_number: serial,
+                        issuer_name: scenario.setup.ca.name.clone(),
+                    });
+                    ledger.revocations.push(queued.request_context);
+                }
+            }
+            Step::Enroll(e) => {
+                for device in expand(&e.device, e.count) {
+                    let got = enroll_one(world, e, &device, enrolled, &mut challenges).await.map_err(&fail)?;
+                    enrolled += 1;
+                    if let Some(want) = e.expect {
+                        if got.outcome() != want {
+                            return Err(fail(format!("device `{device}` expected {want:?} but got {got}")));
+                        }
+                    }
+                    ledger.enrollments.push((device, got));
+                }
+            }
+            Step::Fault(f) => inject(world, f),
+            Step::Heal(target) => heal(world, target),
+        }
+    }
+    Ok(ledger)
+}
+
+async fn enroll_one(world: &World, e: &Enroll, device: &str, n: usize, challenges: &mut HashMap<String, String>) -> Result<Enrollment, String> {
+    let mint = |device: &str, validity: u64| {
+        world.intune.mint_challenge(MintChallenge { device_id: device.into(), user_id: e.user.clone(), profile: "SCEP-Default".into(), validity_seconds: validity })
+    };
+    let challenge = match e.challenge {
+        ChallengeState::Valid => {
+            let c = mint(device, 3600).challenge;
+            challenges.insert(device.to_string(), c.clone());
+            Some(c)
+        }
+        ChallengeState::Expired => {
+            let c = mint(device, 60).challenge;
+            world.clock.advance(std::time::Duration::from_secs(61));
+            Some(c)
+        }
+        ChallengeState::Unknown => Some(format!("unknown-{}", world.rng.fork(device).hex(8))),
+        ChallengeState::Missing => None,
+        ChallengeState::OtherDevice => Some(mint(&format!("{device}-other"), 3600).challenge),
+        ChallengeState::Reused => Some(
+            challenges
+                .get(device)
+                .cloned()
+                .ok_or_else(|| format!("device `{device}` has no earlier challenge to reuse; enroll it with a valid challenge first"))?,
+        ),
+    };
+    device::enroll(world, device, n, challenge.as_deref(), e.message).await
+}
+
+fn fault_of(f: &FaultStep) -> Fault {
+    let kind = match f.kind {
+        KindName::Unavailable => FaultKind::Unavailable,
+        KindName::Hang => FaultKind::Hang,
+        KindName::Status => FaultKind::Status(f.status.unwrap_or(500)),
+        KindName::Malformed => FaultKind::Malformed,
+        KindName::Deny => FaultKind::Deny,
+        KindName::Missing => FaultKind::Missing,
+        KindName::ExpiredChallenge => FaultKind::ExpiredChallenge,
+        KindName::UnknownChallenge => FaultKind::UnknownChallenge,
+        KindName::UnknownCode => FaultKind::UnknownCode,
+        KindName::NotRecorded => FaultKind::NotRecorded,
+    };
+    let scope = f.times.map(Scope::Times).unwrap_or(Scope::UntilHealed);
+    Fault { kind, scope }
+}
+
+fn inject(world: &World, f: &FaultStep) {
+    let fault = fault_of(f);
+    match f.target {
+        FaultTarget::Ca(op) => world.ca.inject(op, fault),
+        FaultTarget::Intune(op) => world.intune.inject(op, fault),
+        FaultTarget::Ndes(op) => world.ndes.switchboard().inject(op, fault),
+    }
+}
+
+fn heal(world: &World, target: &str) {
+    match target.parse::<FaultTarget>() {
+        Ok(FaultTarget::Ca(op)) => world.ca.heal(op),
+        Ok(FaultTarget::Intune(op)) => world.intune.heal(op),
+        Ok(FaultTarget::Ndes(op)) => world.ndes.switchboard().heal(op),
+        // `all` (the loader admits nothing else).
+        Err(_) => {
+            world.ca.heal_all();
+            world.intune.heal_all();
+            world.ndes.switchboard().heal_all();
+        }
+    }
+}
+
+impl Enrollment {
+    /// The outcome class, as scenarios write it.
+    pub fn outcome(&self) -> EnrollOutcome {
+        match self {
+            Enrollment::Issued { .. } => EnrollOutcome::Issued,
+            Enrollment::Rejected { .. } => EnrollOutcome::Rejected,
+            Enrollment::Error { .. } => EnrollOutcome::Error,
+        }
+    }
+}

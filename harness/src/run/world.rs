@@ -1,0 +1,107 @@
+//! One scenario's world: the scenario clock and seed, the event sink, the three fakes on
+//! 127.0.0.1 and the reference connector wired to them (and plugged into NDES as its policy
+//! module).
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::connector::{registration_certificate, Connector, ConnectorConfig, RegistrationStore, RetryPolicy, StoreCondition, StoredCertificate};
+use crate::event::Sink;
+use crate::fakes::ca::{CaConfig, CaKind, FakeCa, Template};
+use crate::fakes::intune::{FakeIntune, IntuneConfig};
+use crate::fakes::ndes::{FakeNdes, NdesConfig};
+use crate::scenario::model::{CaKindSetup, Scenario};
+use crate::sim::{Clock, Rng, DEFAULT_EPOCH};
+
+/// Everything a scenario runs against.
+pub struct World {
+    /// Scenario clock.
+    pub clock: Clock,
+    /// Root of the run's randomness.
+    pub rng: Rng,
+    /// The event stream.
+    pub sink: Sink,
+    /// Fake CA.
+    pub ca: FakeCa,
+    /// Fake Intune service.
+    pub intune: FakeIntune,
+    /// Fake NDES.
+    pub ndes: FakeNdes,
+    /// The reference connector.
+    pub connector: Connector,
+}
+
+/// A world that could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the scenario's world: {0}")]
+pub struct SetupError(pub String);
+
+impl World {
+    /// Builds the world `scenario` describes, with `seed`.
+    pub async fn start(scenario: &Scenario, seed: u64) -> Result<World, SetupError> {
+        let setup = &scenario.setup;
+        let start = match &setup.start_time {
+            Some(t) => crate::sim::parse_time(t).map_err(|e| SetupError(format!("start_time: {e}")))?,
+            None => DEFAULT_EPOCH,
+        };
+        let clock = Clock::new(start);
+        let rng = Rng::new(seed);
+        let sink = Sink::new(clock.clone());
+        let err = |what: &str| move |e: crate::fakes::FakeError| SetupError(format!("{what}: {e}"));
+
+        let ca_config = CaConfig {
+            kind: match setup.ca.kind {
+                CaKindSetup::Microsoft => CaKind::Microsoft,
+                CaKindSetup::Digicert => CaKind::DigiCert,
+            },
+            name: setup.ca.name.clone(),
+            templates: setup.ca.templates.iter().map(|t| Template::new(&t.name, t.validity.get())).collect(),
+            ..CaConfig::default()
+        };
+        let ca = FakeCa::start(ca_config, clock.clone(), rng.fork("ca")).await.map_err(err("fake CA"))?;
+        let intune = FakeIntune::start(IntuneConfig::default(), clock.clone(), rng.fork("intune")).await.map_err(err("fake Intune"))?;
+
+        let c = &setup.connector;
+        let config = ConnectorConfig {
+            intune_url: intune.url(),
+            ca_url: ca.url(),
+            ca_name: setup.ca.name.clone(),
+            retry: RetryPolicy { timeout: c.timeout.get(), retries: c.retries, backoff: c.backoff.get() },
+            renewal_window: c.renewal_window.signed(),
+            batch_size: c.batch_size.max(1),
+            ra_certificate: c.ra_certificate.unwrap_or(setup.ca.kind == CaKindSetup::Digicert),
+            scep_template: c.scep_template.clone(),
+        };
+        let store = registration_store(scenario, start)?;
+        let connector = Connector::new(config, store, sink.clone(), clock.clone());
+        let ndes_config = NdesConfig { ca_url: ca.url(), ca_name: setup.ca.name.clone(), timeout: c.timeout.get(), ..NdesConfig::default() };
+        let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes")).await.map_err(err("fake NDES"))?;
+        Ok(World { clock, rng, sink, ca, intune, ndes, connector })
+    }
+
+    /// Stops the fakes (releasing any hanging request).
+    pub async fn shutdown(self) {
+        self.ndes.shutdown().await;
+        self.intune.shutdown().await;
+        self.ca.shutdown().await;
+    }
+}
+
+fn registration_store(scenario: &Scenario, start: OffsetDateTime) -> Result<RegistrationStore, SetupError> {
+    let reg = &scenario.setup.registration;
+    let day = time::Duration::days(1);
+    let not_after = match (reg.state, reg.expires_in) {
+        (_, Some(left)) => start + left.signed(),
+        (StoreCondition::NearExpiry, None) => start + day * 10,
+        (StoreCondition::Expired, None) => start - day,
+        _ => start + day * 365,
+    };
+    let year_before: OffsetDateTime = not_after - day * 365;
+    let not_before = year_before.min(start - day);
+    let certificate: Option<StoredCertificate> = match reg.state {
+        StoreCondition::Missing => None,
+        _ => Some(registration_certificate(not_before, not_after).map_err(|e| SetupError(format!("registration certificate: {e}")))?),
+    };
+    Ok(RegistrationStore { condition: reg.state, certificate })
+}
