@@ -2,4 +2,9 @@
 //! and fault switchboard: the CA, the Intune service and the NDES (SCEP) server.
 
 pub mod api;
+pub mod ca;
+pub mod error;
 pub mod fault;
+pub mod intune;
+
+pub use error::FakeError;
