@@ -5,6 +5,7 @@
 
 mod catalog;
 pub mod run;
+pub mod serve;
 pub mod style;
 
 pub use catalog::{catalog_json, explain, render_catalog, CatalogFormat};
@@ -45,6 +46,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Print the JSON Schema of scenario files.
     Schema,
+    /// Start one set of fakes (CA, Intune, NDES) with the reference connector as NDES's policy
+    /// module, print their URLs, and run until Ctrl-C.
+    Serve(serve::ServeArgs),
     /// Explain an event (20502, CRPVerifyMetric_Failure) or a diagnostic code (0x409, 1033, CRPSCEPSigningCert_NotFound).
     Explain {
         /// An event id or name, or a diagnostic code in any spelling.
@@ -74,6 +78,13 @@ pub fn run(cli: Cli) -> u8 {
             Err(e) => {
                 eprintln!("error: {e:#}");
                 EXIT_USAGE
+            }
+        },
+        Command::Serve(args) => match serve::serve(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                EXIT_FAILED
             }
         },
         Command::Schema => {

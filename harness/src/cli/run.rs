@@ -139,7 +139,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         eprintln!("error: no scenario matches the filter, tags and shard given");
         return Ok(super::EXIT_USAGE);
     }
-    let options = RunOptions { snapshots: args.snapshots.clone(), update: args.update, ci, seed: args.seed, check_determinism: args.check_determinism };
+    let options = RunOptions { snapshots: Some(args.snapshots.clone()), update: args.update, ci, seed: args.seed, check_determinism: args.check_determinism };
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let outcomes = runtime.block_on(run_many(chosen, options, jobs));

@@ -21,8 +21,9 @@ use crate::scenario::Scenario;
 /// How a run treats snapshots and seeds.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
-    /// Folder of the snapshot files.
-    pub snapshots: PathBuf,
+    /// Folder of the snapshot files; `None` leaves snapshots to the caller (the `cargo test`
+    /// target asserts them with insta).
+    pub snapshots: Option<PathBuf>,
     /// Write snapshots that differ or are missing.
     pub update: bool,
     /// Running in CI: never write a snapshot, not even a pending one.
@@ -116,7 +117,10 @@ pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions
             ));
         }
     }
-    let (diff, snapshot_written) = compare_snapshot(&scenario.name, &first.yaml, options, &mut problems);
+    let (diff, snapshot_written) = match &options.snapshots {
+        Some(dir) => compare_snapshot(dir, &scenario.name, &first.yaml, options, &mut problems),
+        None => (None, false),
+    };
     Outcome {
         name: scenario.name.clone(),
         file: file.to_path_buf(),
@@ -130,8 +134,8 @@ pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions
     }
 }
 
-fn compare_snapshot(name: &str, yaml: &str, options: &RunOptions, problems: &mut Vec<String>) -> (Option<String>, bool) {
-    let path = snapshot::path(&options.snapshots, name);
+fn compare_snapshot(dir: &Path, name: &str, yaml: &str, options: &RunOptions, problems: &mut Vec<String>) -> (Option<String>, bool) {
+    let path = snapshot::path(dir, name);
     let body = yaml.trim_end_matches('\n');
     let old = match snapshot::read(&path) {
         Ok(old) => old,
@@ -145,7 +149,7 @@ fn compare_snapshot(name: &str, yaml: &str, options: &RunOptions, problems: &mut
     }
     let can_write = options.update && !options.ci;
     if can_write && problems.is_empty() {
-        return match snapshot::write(&options.snapshots, name, body) {
+        return match snapshot::write(dir, name, body) {
             Ok(()) => (None, true),
             Err(e) => {
                 problems.push(format!("cannot write {}: {e}", path.display()));

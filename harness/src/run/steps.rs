@@ -97,8 +97,8 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
                     ledger.enrollments.push((device, got));
                 }
             }
-            Step::Fault(f) => inject(world, f),
-            Step::Heal(target) => heal(world, target),
+            Step::Fault(f) => inject(world, f).await.map_err(|e| fail(e.to_string()))?,
+            Step::Heal(target) => heal(world, target).await.map_err(|e| fail(e.to_string()))?,
         }
     }
     Ok(ledger)
@@ -149,25 +149,34 @@ fn fault_of(f: &FaultStep) -> Fault {
     Fault { kind, scope }
 }
 
-fn inject(world: &World, f: &FaultStep) {
+async fn inject(world: &World, f: &FaultStep) -> Result<(), crate::fakes::FakeError> {
     let fault = fault_of(f);
     match f.target {
-        FaultTarget::Ca(op) => world.ca.inject(op, fault),
+        FaultTarget::Ca(op) => world.ca.inject(op, fault).await,
         FaultTarget::Intune(op) => world.intune.inject(op, fault),
-        FaultTarget::Ndes(op) => world.ndes.switchboard().inject(op, fault),
+        FaultTarget::Ndes(op) => {
+            world.ndes.switchboard().inject(op, fault);
+            Ok(())
+        }
     }
 }
 
-fn heal(world: &World, target: &str) {
+async fn heal(world: &World, target: &str) -> Result<(), crate::fakes::FakeError> {
     match target.parse::<FaultTarget>() {
-        Ok(FaultTarget::Ca(op)) => world.ca.heal(op),
-        Ok(FaultTarget::Intune(op)) => world.intune.heal(op),
-        Ok(FaultTarget::Ndes(op)) => world.ndes.switchboard().heal(op),
+        Ok(FaultTarget::Ca(op)) => world.ca.heal(op).await,
+        Ok(FaultTarget::Intune(op)) => {
+            world.intune.heal(op);
+            Ok(())
+        }
+        Ok(FaultTarget::Ndes(op)) => {
+            world.ndes.switchboard().heal(op);
+            Ok(())
+        }
         // `all` (the loader admits nothing else).
         Err(_) => {
-            world.ca.heal_all();
             world.intune.heal_all();
             world.ndes.switchboard().heal_all();
+            world.ca.heal_all().await
         }
     }
 }

@@ -56,7 +56,12 @@ impl World {
                 CaKindSetup::Digicert => CaKind::DigiCert,
             },
             name: setup.ca.name.clone(),
-            templates: setup.ca.templates.iter().map(|t| Template::new(&t.name, t.validity.get())).collect(),
+            templates: setup
+                .ca
+                .templates
+                .iter()
+                .map(|t| Template { validity: t.validity.get(), ..Template::new(&t.name, 365) })
+                .collect(),
             ..CaConfig::default()
         };
         let ca = FakeCa::start(ca_config, clock.clone(), rng.fork("ca")).await.map_err(err("fake CA"))?;
@@ -65,7 +70,7 @@ impl World {
         let c = &setup.connector;
         let config = ConnectorConfig {
             intune_url: intune.url(),
-            ca_url: ca.url(),
+            ca_url: ca.url().to_string(),
             ca_name: setup.ca.name.clone(),
             retry: RetryPolicy { timeout: c.timeout.get(), retries: c.retries, backoff: c.backoff.get() },
             renewal_window: c.renewal_window.signed(),
@@ -75,7 +80,7 @@ impl World {
         };
         let store = registration_store(scenario, start)?;
         let connector = Connector::new(config, store, sink.clone(), clock.clone());
-        let ndes_config = NdesConfig { ca_url: ca.url(), ca_name: setup.ca.name.clone(), timeout: c.timeout.get(), ..NdesConfig::default() };
+        let ndes_config = NdesConfig { ca_url: ca.url().to_string(), ca_name: setup.ca.name.clone(), timeout: c.timeout.get(), ..NdesConfig::default() };
         let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes")).await.map_err(err("fake NDES"))?;
         Ok(World { clock, rng, sink, ca, intune, ndes, connector })
     }
