@@ -27,5 +27,6 @@ pub mod event;
 pub mod fakes;
 pub mod fixtures;
 pub mod pki;
+pub mod scep;
 pub mod sim;
 pub mod testing;
