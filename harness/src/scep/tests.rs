@@ -42,9 +42,12 @@ fn micromdm_pkcsreq_verifies_and_decrypts_with_the_server_key() {
     let Some(dir) = capture() else { return };
     let server_cert = pem_cert(&dir, "server-ca.pem");
     let server_key = pem_key(&dir, "server-ca.key");
+    // Note: the README says pkcsreq-wrong-challenge.der is CN=dev-0002 with challenge
+    // `wrong`, but its bytes carry CN=dev-0001, challenge TEST-ONLY-secret and device 1's
+    // key (same transactionID, other senderNonce); openssl agrees. Test what the bytes hold.
     for (name, cn, challenge) in [
         ("pkcsreq-valid-challenge.der", "dev-0001", "TEST-ONLY-secret"),
-        ("pkcsreq-wrong-challenge.der", "dev-0002", "wrong"),
+        ("pkcsreq-wrong-challenge.der", "dev-0001", "TEST-ONLY-secret"),
     ] {
         let msg = PkiMessage::parse(&file(&dir, name)).unwrap();
         assert_eq!(msg.message_type, MessageType::PkcsReq);
@@ -107,7 +110,7 @@ fn micromdm_certreps_decode_with_the_device_keys() {
     assert_eq!(fail.transaction_id, wrong.transaction_id);
     assert_eq!(fail.recipient_nonce.as_ref(), Some(&wrong.sender_nonce));
     assert!(fail.envelope.is_none());
-    // The failure is for device 2: device 1's transaction does not accept it.
+    // The failure answers the other request (other senderNonce): refused as a reply to this one.
     let err = read_cert_rep(&file(&dir, "certrep-failure.der"), &device, &sent, None);
     assert!(matches!(err, Err(ScepError::Mismatch(_))), "{err:?}");
     let _ = pem_key(&dir, "device-0002.key");
