@@ -3,3 +3,5 @@
 
 pub mod api;
 pub mod fault;
+pub mod ndes;
+pub mod policy;
