@@ -30,5 +30,6 @@ pub mod fixtures;
 pub mod pki;
 pub mod run;
 pub mod scenario;
+pub mod scep;
 pub mod sim;
 pub mod testing;

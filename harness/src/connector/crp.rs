@@ -9,6 +9,9 @@ use crate::fakes::api::{
     SuccessNotificationBody, ValidateBody, ValidateRequest, SCEP_ERROR_CODES,
 };
 
+pub use crate::fakes::policy::{Decision, Issued, Unverified};
+use crate::fakes::policy::{PolicyFuture, PolicyModule};
+
 use super::cause::Cause;
 use super::http::Failure;
 use super::registration::with_attempts;
@@ -16,58 +19,6 @@ use super::Connector;
 
 /// Caller name and version sent to Intune.
 pub const CALLER_INFO: &str = "ConnectorHarness-ReferenceConnector/0.1";
-
-/// The policy module's decision on one request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// Issue with this template.
-    Issue {
-        /// Template name.
-        template: String,
-    },
-    /// Do not issue.
-    Refuse {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// Why NDES could not even ask for verification.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Unverified {
-    /// No RA encryption certificate: the envelope cannot be opened.
-    EncryptionCertMissing,
-    /// No RA signing certificate: no answer can be signed.
-    SigningCertMissing,
-    /// The message does not decode.
-    Undecodable(String),
-}
-
-/// What NDES reports after trying to issue.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Issued {
-    /// The CA issued.
-    Issued {
-        /// Thumbprint.
-        thumbprint: String,
-        /// Serial.
-        serial_number: String,
-        /// Expiry, RFC 3339.
-        not_after: String,
-        /// CA name.
-        ca_name: String,
-    },
-    /// The CA refused cleanly.
-    CaDenied {
-        /// Why.
-        reason: String,
-    },
-    /// The CA failed unexpectedly or could not be reached.
-    CaFailed {
-        /// Why.
-        reason: String,
-    },
-}
 
 /// HRESULT reported for a CA refusal (CERTSRV_E_TEMPLATE_DENIED).
 const HR_DENIED: i64 = 0x8009_4012;
@@ -283,5 +234,20 @@ fn notify_failure_cause(f: &Failure) -> Cause {
         Cause::NotifyFailed
     } else {
         Cause::NotifyRefused
+    }
+}
+
+/// The reference connector is NDES's policy module.
+impl PolicyModule for Connector {
+    fn verify<'a>(&'a self, transaction_id: &'a str, csr_der: &'a [u8]) -> PolicyFuture<'a, Decision> {
+        Box::pin(self.verify_challenge(transaction_id, csr_der))
+    }
+
+    fn unverifiable<'a>(&'a self, transaction_id: Option<&'a str>, why: Unverified) -> PolicyFuture<'a, ()> {
+        Box::pin(self.report_unverified(transaction_id, why))
+    }
+
+    fn notify<'a>(&'a self, transaction_id: &'a str, csr_der: &'a [u8], outcome: Issued) -> PolicyFuture<'a, ()> {
+        Box::pin(self.notify_outcome(transaction_id, csr_der, outcome))
     }
 }

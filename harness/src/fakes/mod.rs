@@ -6,5 +6,7 @@ pub mod ca;
 pub mod error;
 pub mod fault;
 pub mod intune;
+pub mod ndes;
+pub mod policy;
 
 pub use error::FakeError;

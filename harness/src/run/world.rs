@@ -30,6 +30,8 @@ pub struct World {
     pub ndes: FakeNdes,
     /// The reference connector.
     pub connector: Connector,
+    /// HTTP client of the simulated devices.
+    pub http: reqwest::Client,
 }
 
 /// A world that could not be built.
@@ -48,7 +50,7 @@ impl World {
         let clock = Clock::new(start);
         let rng = Rng::new(seed);
         let sink = Sink::new(clock.clone());
-        let err = |what: &str| move |e: crate::fakes::FakeError| SetupError(format!("{what}: {e}"));
+        let err = |what: &'static str| move |e: crate::fakes::FakeError| SetupError(format!("{what}: {e}"));
 
         let ca_config = CaConfig {
             kind: match setup.ca.kind {
@@ -81,8 +83,11 @@ impl World {
         let store = registration_store(scenario, start)?;
         let connector = Connector::new(config, store, sink.clone(), clock.clone());
         let ndes_config = NdesConfig { ca_url: ca.url().to_string(), ca_name: setup.ca.name.clone(), timeout: c.timeout.get(), ..NdesConfig::default() };
-        let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes")).await.map_err(err("fake NDES"))?;
-        Ok(World { clock, rng, sink, ca, intune, ndes, connector })
+        let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes")).await.map_err(|e| SetupError(format!("fake NDES: {e}")))?;
+        // A device waits long enough for NDES to exhaust the connector's own retries.
+        let patience = c.timeout.get() * (4 * (c.retries + 1) + 2) + std::time::Duration::from_secs(2);
+        let http = reqwest::Client::builder().timeout(patience).no_proxy().build().map_err(|e| SetupError(format!("HTTP client: {e}")))?;
+        Ok(World { clock, rng, sink, ca, intune, ndes, connector, http })
     }
 
     /// Stops the fakes (releasing any hanging request).
