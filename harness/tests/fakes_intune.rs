@@ -503,6 +503,11 @@ async fn notifications_checkin_and_renewal() -> Res {
     .await?;
     assert_eq!(state, fake.snapshot());
     intune_error(post(&c, &fake, "/nowhere", &1).await?, 404, "NotFound").await?;
+    let r = c
+        .get(format!("{}{}", fake.url(), P::CHECKIN))
+        .send()
+        .await?;
+    intune_error(r, 405, "MethodNotAllowed").await?;
     assert_eq!(
         fake.received(),
         vec![
