@@ -259,6 +259,11 @@ async fn refusals_are_clean_error_bodies() -> Res {
     error_body(r, 400, "bad_request").await?;
     let r = c.get(format!("{}/nowhere", ca.url())).send().await?;
     error_body(r, 404, "not_found").await?;
+    let r = c
+        .get(format!("{}{}", ca.url(), ca_paths::ISSUE))
+        .send()
+        .await?;
+    error_body(r, 405, "bad_request").await?;
     assert!(ca.issued().is_empty());
     ca.shutdown().await;
     Ok(())

@@ -7,6 +7,10 @@
 //! key is RSA (PKCS#1 v1.5 signatures are deterministic), so the same seed and clock give
 //! byte-identical certificates.
 //!
+//! Every non-2xx answer carries an [`ErrorBody`] (unknown path: 404 `not_found`; wrong method:
+//! 405 `bad_request`). The CRL has thisUpdate = scenario now, nextUpdate = now + 7 days, and a
+//! CRL number that counts the CRLs served.
+//!
 //! Faults come from a [`Switchboard<CaOp>`]; each call to an operation strikes once:
 //! - `hang`: the call is accepted and not answered until the fault is healed (or replaced) or
 //!   the CA shuts down; a released call is answered 503 `internal` and changes nothing.
@@ -745,6 +749,15 @@ async fn not_found() -> Response {
     Refusal::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").response()
 }
 
+async fn wrong_method() -> Response {
+    Refusal::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "bad_request",
+        "method not allowed on this endpoint",
+    )
+    .response()
+}
+
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(ca_paths::ISSUE, post(issue_handler))
@@ -757,6 +770,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(ca_paths::CHAIN, get(chain_handler))
         .route(ca_paths::JOURNAL, get(journal_handler))
         .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(shared)
 }
 

@@ -144,8 +144,27 @@ fn scep(code: &str, description: &str) -> ScepResponse {
     }
 }
 
-fn parse<T: DeserializeOwned>(req: &Request) -> Result<T, ResponseTemplate> {
-    serde_json::from_slice(&req.body).map_err(|e| error(400, format!("request body: {e}")))
+/// A refusal on its way to becoming an [`IntuneError`] answer.
+struct Reject {
+    status: u16,
+    message: String,
+}
+
+impl Reject {
+    fn new(status: u16, message: impl Into<String>) -> Reject {
+        Reject {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn template(self) -> ResponseTemplate {
+        error(self.status, self.message)
+    }
+}
+
+fn parse<T: DeserializeOwned>(req: &Request) -> Result<T, Reject> {
+    serde_json::from_slice(&req.body).map_err(|e| Reject::new(400, format!("request body: {e}")))
 }
 
 fn op_of(path: &str) -> Option<IntuneOp> {
@@ -172,13 +191,15 @@ impl Inner {
         let path = req.url.path();
         match (path, &req.method) {
             (intune_paths::ADMIN_CHALLENGES, &Method::POST) => {
-                return parse(req).map_or_else(|e| e, |m| ok_json(self.mint_challenge(m)))
+                return parse(req)
+                    .map_or_else(Reject::template, |m| ok_json(self.mint_challenge(m)))
             }
             (intune_paths::ADMIN_PKCS, &Method::POST) => {
-                return parse(req).map_or_else(|e| e, |q| ok_json(self.queue_pkcs(q)))
+                return parse(req).map_or_else(Reject::template, |q| ok_json(self.queue_pkcs(q)))
             }
             (intune_paths::ADMIN_REVOCATIONS, &Method::POST) => {
-                return parse(req).map_or_else(|e| e, |q| ok_json(self.queue_revocation(q)))
+                return parse(req)
+                    .map_or_else(Reject::template, |q| ok_json(self.queue_revocation(q)))
             }
             (intune_paths::ADMIN_STATE, &Method::GET) => return ok_json(self.snapshot()),
             _ => {}
@@ -203,14 +224,17 @@ impl Inner {
             IntuneOp::Renew => self.renew(req),
             IntuneOp::Checkin => parse::<Checkin>(req).map(|_| ok_json(true)),
         };
-        answer.unwrap_or_else(|e| e)
+        answer.unwrap_or_else(Reject::template)
     }
 
-    fn download_requests(&self, req: &Request) -> Result<ResponseTemplate, ResponseTemplate> {
+    fn download_requests(&self, req: &Request) -> Result<ResponseTemplate, Reject> {
         let body: DownloadCaRequests = parse(req)?;
         let max = body.download_parameters.max_messages;
         if !(1..=500).contains(&max) {
-            return Err(error(400, format!("maxMessages {max} is not in 1–500")));
+            return Err(Reject::new(
+                400,
+                format!("maxMessages {max} is not in 1–500"),
+            ));
         }
         let mut state = self.state();
         let out: Vec<CaRequest> = state
@@ -225,7 +249,7 @@ impl Inner {
         Ok(ok_json(out))
     }
 
-    fn upload_results(&self, req: &Request) -> Result<ResponseTemplate, ResponseTemplate> {
+    fn upload_results(&self, req: &Request) -> Result<ResponseTemplate, Reject> {
         let body: UploadCaResults = parse(req)?;
         let mut state = self.state();
         for result in body.results {
@@ -250,11 +274,14 @@ impl Inner {
         Ok(ok_json(true))
     }
 
-    fn download_revocations(&self, req: &Request) -> Result<ResponseTemplate, ResponseTemplate> {
+    fn download_revocations(&self, req: &Request) -> Result<ResponseTemplate, Reject> {
         let body: DownloadRevocationRequests = parse(req)?;
         let max = body.download_parameters.max_requests;
         if !(1..=500).contains(&max) {
-            return Err(error(400, format!("maxRequests {max} is not in 1–500")));
+            return Err(Reject::new(
+                400,
+                format!("maxRequests {max} is not in 1–500"),
+            ));
         }
         let mut state = self.state();
         let out: Vec<RevocationRequest> = state
@@ -269,10 +296,7 @@ impl Inner {
         Ok(ok_json(out))
     }
 
-    fn upload_revocation_results(
-        &self,
-        req: &Request,
-    ) -> Result<ResponseTemplate, ResponseTemplate> {
+    fn upload_revocation_results(&self, req: &Request) -> Result<ResponseTemplate, Reject> {
         let body: UploadRevocationResults = parse(req)?;
         let mut state = self.state();
         for result in body.results {
@@ -301,7 +325,7 @@ impl Inner {
         Ok(ok_json(true))
     }
 
-    fn validate(&self, req: &Request) -> Result<ResponseTemplate, ResponseTemplate> {
+    fn validate(&self, req: &Request) -> Result<ResponseTemplate, Reject> {
         let body: ValidateBody = parse(req)?;
         let csr = match pki::unb64(&body.request.certificate_request)
             .and_then(|der| pki::read_csr(&der))
@@ -354,7 +378,7 @@ impl Inner {
         }))
     }
 
-    fn notify(&self, req: &Request, success: bool) -> Result<ResponseTemplate, ResponseTemplate> {
+    fn notify(&self, req: &Request, success: bool) -> Result<ResponseTemplate, Reject> {
         let transaction_id = if success {
             parse::<SuccessNotificationBody>(req)?
                 .notification
@@ -371,10 +395,11 @@ impl Inner {
         Ok(ok_json(scep("Success", "")))
     }
 
-    fn renew(&self, req: &Request) -> Result<ResponseTemplate, ResponseTemplate> {
+    fn renew(&self, req: &Request) -> Result<ResponseTemplate, Reject> {
         let body: RenewRequest = parse(req)?;
-        let der = pki::unb64(&body.certificate_request).map_err(|e| error(400, e.to_string()))?;
-        let csr = Signer::parse_csr(&der).map_err(|e| error(400, e))?;
+        let der =
+            pki::unb64(&body.certificate_request).map_err(|e| Reject::new(400, e.to_string()))?;
+        let csr = Signer::parse_csr(&der).map_err(|e| Reject::new(400, e))?;
         let now = whole_seconds(self.clock.now());
         let not_after = now + RENEWAL_VALIDITY;
         let serial = draw_serial(&mut self.state().serials);
@@ -392,7 +417,7 @@ impl Inner {
                     ],
                 },
             )
-            .map_err(|e| error(500, e))?;
+            .map_err(|e| Reject::new(500, e))?;
         Ok(ok_json(RenewResponse {
             certificate: pki::b64(&cert),
             thumbprint: pki::thumbprint(&cert),
