@@ -36,7 +36,9 @@ impl Connector {
             .cloned()
         {
             d.insert(Detail::DeviceId, device);
-            d.insert(Detail::UserId, user);
+            if !user.is_empty() {
+                d.insert(Detail::UserId, user);
+            }
         }
         d
     }
@@ -50,6 +52,13 @@ impl Connector {
                 caller_info: CALLER_INFO.into(),
             },
         };
+        // Until Intune names the device, the request's subject is the best account of it.
+        if let Some(cn) = crate::pki::read_csr(csr_der).ok().and_then(|c| c.common_name) {
+            self.state()
+                .await
+                .scep_subjects
+                .insert(transaction_id.into(), (cn, String::new()));
+        }
         let called = self
             .intune
             .post::<_, ScepResponse>(intune_paths::VALIDATE, &body, &[])

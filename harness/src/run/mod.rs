@@ -168,7 +168,7 @@ fn compare_snapshot(dir: &Path, name: &str, yaml: &str, options: &RunOptions, pr
             (None, false)
         }
         Some(old) => {
-            let d = snapshot::diff(&old, body);
+            let d = snapshot::diff(&format!("{old}\n"), &format!("{body}\n"));
             problems.push(format!("the event stream differs from {}", path.display()));
             (Some(d), false)
         }
