@@ -18,8 +18,15 @@ fn err(body: &str) -> ScenarioError {
 fn assert_at(e: &ScenarioError, line: u64, column: u64, needle: &str) {
     let shown = e.to_string();
     assert!(shown.contains(needle), "message lacks `{needle}`:\n{shown}");
-    assert_eq!((e.line, e.column), (line, column), "wrong position:\n{shown}");
-    assert!(shown.contains(&format!("scenarios/broken.yaml:{line}:{column}")), "{shown}");
+    assert_eq!(
+        (e.line, e.column),
+        (line, column),
+        "wrong position:\n{shown}"
+    );
+    assert!(
+        shown.contains(&format!("scenarios/broken.yaml:{line}:{column}")),
+        "{shown}"
+    );
     assert!(e.source_line.is_some(), "no source line:\n{shown}");
 }
 
@@ -78,7 +85,10 @@ fn unknown_code_in_expectations() {
 fn unknown_fault_target() {
     let e = err("steps:\n  - start\n  - fault: {target: ca.explode, kind: hang}\n");
     assert_at(&e, 5, 21, "unknown fault target `ca.explode`");
-    assert!(e.to_string().contains("ca.issue"), "the error lists the targets: {e}");
+    assert!(
+        e.to_string().contains("ca.issue"),
+        "the error lists the targets: {e}"
+    );
 }
 
 #[test]
@@ -129,7 +139,12 @@ fn unknown_heal_target() {
 fn the_error_shows_the_line_and_a_caret() {
     let e = err("steps:\n  - start\n  - fault: {target: ca.explode, kind: hang}\n");
     let shown = e.to_string();
-    assert!(shown.contains("5 |   - fault: {target: ca.explode, kind: hang}"), "{shown}");
-    assert!(shown.lines().any(|l| l.trim_end().ends_with('^')), "{shown}");
+    assert!(
+        shown.contains("5 |   - fault: {target: ca.explode, kind: hang}"),
+        "{shown}"
+    );
+    assert!(
+        shown.lines().any(|l| l.trim_end().ends_with('^')),
+        "{shown}"
+    );
 }
-

@@ -18,17 +18,40 @@ fn root() -> PathBuf {
 
 fn run_one(file: &Path) -> Result<(), Failed> {
     let scenario = scenario::load_file(file).map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let options = RunOptions { snapshots: None, update: false, ci: true, seed: None, check_determinism: false };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let options = RunOptions {
+        snapshots: None,
+        update: false,
+        ci: true,
+        seed: None,
+        check_determinism: false,
+    };
     let outcome = runtime.block_on(run_scenario(&scenario, file, &options));
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     if outcome.status == Status::Failed {
-        return Err(format!("{}\nseed {}; rerun: {}", outcome.problems.join("\n"), outcome.seed, outcome.rerun_command()).into());
+        return Err(format!(
+            "{}\nseed {}; rerun: {}",
+            outcome.problems.join("\n"),
+            outcome.seed,
+            outcome.rerun_command()
+        )
+        .into());
     }
     for cause in Cause::ALL.iter().filter(|c| c.scenario() == scenario.name) {
         let pair = cause.pair();
-        if !outcome.events.iter().any(|r| Pair { event: r.event, code: r.code } == pair) {
-            return Err(format!("cause {cause:?} names this scenario, but its pair {pair} is not in the stream").into());
+        if !outcome.events.iter().any(|r| {
+            Pair {
+                event: r.event,
+                code: r.code,
+            } == pair
+        }) {
+            return Err(format!(
+                "cause {cause:?} names this scenario, but its pair {pair} is not in the stream"
+            )
+            .into());
         }
     }
     let yaml = connector_harness::event::to_yaml(&outcome.events);
@@ -36,7 +59,13 @@ fn run_one(file: &Path) -> Result<(), Failed> {
     settings.set_snapshot_path(root().join("snapshots"));
     settings.set_prepend_module_to_snapshot(false);
     settings.set_input_file(file);
-    settings.bind(|| insta::assert_snapshot!(scenario.name.as_str(), yaml.trim_end_matches('\n'), "event stream"));
+    settings.bind(|| {
+        insta::assert_snapshot!(
+            scenario.name.as_str(),
+            yaml.trim_end_matches('\n'),
+            "event stream"
+        )
+    });
     Ok(())
 }
 
@@ -47,19 +76,33 @@ fn main() {
     let mut trials: Vec<Trial> = files
         .iter()
         .map(|f| {
-            let name = f.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
+            let name = f
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("?")
+                .to_string();
             let file = f.clone();
             Trial::test(format!("scenario::{name}"), move || run_one(&file))
         })
         .collect();
-    let names: Vec<String> = files.iter().filter_map(|f| f.file_stem().and_then(|s| s.to_str()).map(str::to_string)).collect();
-    trials.push(Trial::test("library::every_cause_has_its_scenario", move || {
-        let missing: Vec<String> = Cause::ALL.iter().filter(|c| !names.iter().any(|n| n == c.scenario())).map(|c| format!("{c:?} → scenarios/{}.yaml", c.scenario())).collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("causes whose scenario file is missing: {missing:?}").into())
-        }
-    }));
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+        .collect();
+    trials.push(Trial::test(
+        "library::every_cause_has_its_scenario",
+        move || {
+            let missing: Vec<String> = Cause::ALL
+                .iter()
+                .filter(|c| !names.iter().any(|n| n == c.scenario()))
+                .map(|c| format!("{c:?} → scenarios/{}.yaml", c.scenario()))
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("causes whose scenario file is missing: {missing:?}").into())
+            }
+        },
+    ));
     libtest_mimic::run(&args, trials).exit();
 }

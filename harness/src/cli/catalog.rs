@@ -149,7 +149,10 @@ fn explain_event(e: EventId) -> String {
     for c in spec.codes {
         s += &format!("    {} {:<32} {}\n", c.hex(), c.name(), c.message());
     }
-    s += &format!("\n  {}\n", bold("What makes the reference connector write it:"));
+    s += &format!(
+        "\n  {}\n",
+        bold("What makes the reference connector write it:")
+    );
     s += &reproductions(|p| p.event == e);
     s
 }
@@ -169,7 +172,15 @@ pub fn render_paths(format: CatalogFormat) -> String {
             let mut s = String::from("| Event | Code | Cause | Scenario |\n|---|---|---|---|\n");
             for c in Cause::ALL {
                 let p = c.pair();
-                s += &format!("| {} {} | {} {} | {} | `scenarios/{}.yaml` |\n", p.event.id(), p.event.name(), p.code.hex(), p.code.name(), c.description(), c.scenario());
+                s += &format!(
+                    "| {} {} | {} {} | {} | `scenarios/{}.yaml` |\n",
+                    p.event.id(),
+                    p.event.name(),
+                    p.code.hex(),
+                    p.code.name(),
+                    c.description(),
+                    c.scenario()
+                );
             }
             s
         }
@@ -177,7 +188,15 @@ pub fn render_paths(format: CatalogFormat) -> String {
             let mut s = String::new();
             for c in Cause::ALL {
                 let p = c.pair();
-                s += &format!("{} {} with {} {}\n  cause:    {}\n  scenario: scenarios/{}.yaml\n\n", bold(&p.event.id().to_string()), p.event.name(), p.code.hex(), p.code.name(), c.description(), c.scenario());
+                s += &format!(
+                    "{} {} with {} {}\n  cause:    {}\n  scenario: scenarios/{}.yaml\n\n",
+                    bold(&p.event.id().to_string()),
+                    p.event.name(),
+                    p.code.hex(),
+                    p.code.name(),
+                    c.description(),
+                    c.scenario()
+                );
             }
             s
         }
@@ -186,9 +205,18 @@ pub fn render_paths(format: CatalogFormat) -> String {
 
 fn reproductions(pick: impl Fn(crate::catalog::Pair) -> bool) -> String {
     let mut s = String::new();
-    for c in crate::connector::Cause::ALL.iter().filter(|c| pick(c.pair())) {
+    for c in crate::connector::Cause::ALL
+        .iter()
+        .filter(|c| pick(c.pair()))
+    {
         let p = c.pair();
-        s += &format!("    {} with {}: {}\n      reproduce: cargo xtask run-scenarios --filter {}\n", p.event.id(), p.code.hex(), c.description(), c.scenario());
+        s += &format!(
+            "    {} with {}: {}\n      reproduce: cargo xtask run-scenarios --filter {}\n",
+            p.event.id(),
+            p.code.hex(),
+            c.description(),
+            c.scenario()
+        );
     }
     s
 }
@@ -208,7 +236,10 @@ fn explain_code(c: DiagnosticCode) -> String {
     for e in catalog::events_carrying(c) {
         s += &format!("    {} {:<28} {}\n", e.id(), e.name(), e.level().name());
     }
-    s += &format!("\n  {}\n", bold("What makes the reference connector write it:"));
+    s += &format!(
+        "\n  {}\n",
+        bold("What makes the reference connector write it:")
+    );
     s += &reproductions(|p| p.code == c);
     s
 }

@@ -52,11 +52,21 @@ pub struct RunArgs {
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
-    let (i, n) = s.split_once('/').ok_or("write the shard as I/N, such as 2/3")?;
-    let i: usize = i.trim().parse().map_err(|_| format!("`{i}` is not a number"))?;
-    let n: usize = n.trim().parse().map_err(|_| format!("`{n}` is not a number"))?;
+    let (i, n) = s
+        .split_once('/')
+        .ok_or("write the shard as I/N, such as 2/3")?;
+    let i: usize = i
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{i}` is not a number"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` is not a number"))?;
     if n == 0 || i == 0 || i > n {
-        return Err(format!("shard {i}/{n} does not exist: I must be between 1 and N"));
+        return Err(format!(
+            "shard {i}/{n} does not exist: I must be between 1 and N"
+        ));
     }
     Ok((i, n))
 }
@@ -71,9 +81,17 @@ pub struct Loaded {
 
 /// Loads every scenario in `dir`; all errors, not just the first.
 pub fn load_all(dir: &Path) -> Result<Vec<Loaded>, Vec<String>> {
-    let files = scenario::scenario_files(dir).map_err(|e| vec![format!("cannot read the scenario folder {}: {e}", dir.display())])?;
+    let files = scenario::scenario_files(dir).map_err(|e| {
+        vec![format!(
+            "cannot read the scenario folder {}: {e}",
+            dir.display()
+        )]
+    })?;
     if files.is_empty() {
-        return Err(vec![format!("no scenario files (*.yaml) in {}", dir.display())]);
+        return Err(vec![format!(
+            "no scenario files (*.yaml) in {}",
+            dir.display()
+        )]);
     }
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
@@ -93,7 +111,9 @@ pub fn load_all(dir: &Path) -> Result<Vec<Loaded>, Vec<String>> {
 /// Whether `name` is selected by `filter` (substring, or glob when it has `*?[`).
 pub fn matches_filter(name: &str, filter: &str) -> bool {
     if filter.contains(['*', '?', '[']) {
-        globset::Glob::new(filter).map(|g| g.compile_matcher().is_match(name)).unwrap_or(false)
+        globset::Glob::new(filter)
+            .map(|g| g.compile_matcher().is_match(name))
+            .unwrap_or(false)
     } else {
         name.contains(filter)
     }
@@ -104,12 +124,21 @@ pub fn select(all: Vec<Loaded>, args: &RunArgs) -> (Vec<Loaded>, bool) {
     let total = all.len();
     let mut chosen: Vec<Loaded> = all
         .into_iter()
-        .filter(|l| args.filter.as_deref().is_none_or(|f| matches_filter(&l.scenario.name, f)))
+        .filter(|l| {
+            args.filter
+                .as_deref()
+                .is_none_or(|f| matches_filter(&l.scenario.name, f))
+        })
         .filter(|l| args.tag.is_empty() || l.scenario.tags.iter().any(|t| args.tag.contains(t)))
         .collect();
     chosen.sort_by(|a, b| a.scenario.name.cmp(&b.scenario.name));
     if let Some((i, n)) = args.shard {
-        chosen = chosen.into_iter().enumerate().filter(|(k, _)| k % n == i - 1).map(|(_, l)| l).collect();
+        chosen = chosen
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % n == i - 1)
+            .map(|(_, l)| l)
+            .collect();
     }
     let full = chosen.len() == total;
     (chosen, full)
@@ -119,7 +148,10 @@ pub fn select(all: Vec<Loaded>, args: &RunArgs) -> (Vec<Loaded>, bool) {
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     if args.update && ci {
-        eprintln!("{}", red("error: --update is refused when CI=true: snapshots are never written in CI"));
+        eprintln!(
+            "{}",
+            red("error: --update is refused when CI=true: snapshots are never written in CI")
+        );
         return Ok(super::EXIT_USAGE);
     }
     let all = match load_all(&args.scenarios) {
@@ -139,9 +171,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         eprintln!("error: no scenario matches the filter, tags and shard given");
         return Ok(super::EXIT_USAGE);
     }
-    let options = RunOptions { snapshots: Some(args.snapshots.clone()), update: args.update, ci, seed: args.seed, check_determinism: args.check_determinism };
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let options = RunOptions {
+        snapshots: Some(args.snapshots.clone()),
+        update: args.update,
+        ci,
+        seed: args.seed,
+        check_determinism: args.check_determinism,
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+        .max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     let outcomes = runtime.block_on(run_many(chosen, options, jobs));
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
 
@@ -149,14 +197,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let mut failed_gate = Vec::new();
     if full {
         for p in coverage.unreached() {
-            failed_gate.push(format!("pair not reached by any scenario: {} {} with {} {}", p.event.id(), p.event.name(), p.code, p.code.name()));
+            failed_gate.push(format!(
+                "pair not reached by any scenario: {} {} with {} {}",
+                p.event.id(),
+                p.event.name(),
+                p.code,
+                p.code.name()
+            ));
         }
     }
     for (s, p) in &coverage.invalid {
         failed_gate.push(format!("pair outside the catalog in {s}: {p}"));
     }
     for o in &orphans {
-        failed_gate.push(format!("snapshot with no scenario: {} (delete it, or restore its scenario)", o.display()));
+        failed_gate.push(format!(
+            "snapshot with no scenario: {} (delete it, or restore its scenario)",
+            o.display()
+        ));
     }
 
     for o in outcomes.iter().filter(|o| o.status == Status::Failed) {
@@ -173,13 +230,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         write_file(path, &report::junit(&outcomes).context("rendering JUnit")?)?;
     }
     if let Some(path) = &args.json {
-        write_file(path, &(serde_json::to_string_pretty(&report::json(&outcomes, &coverage, full))? + "\n"))?;
+        write_file(
+            path,
+            &(serde_json::to_string_pretty(&report::json(&outcomes, &coverage, full))? + "\n"),
+        )?;
     }
 
-    let passed = outcomes.iter().filter(|o| o.status == Status::Passed).count();
+    let passed = outcomes
+        .iter()
+        .filter(|o| o.status == Status::Passed)
+        .count();
     let failed = outcomes.len() - passed;
     let written = outcomes.iter().filter(|o| o.snapshot_written).count();
-    println!("\n{}", bold("Coverage of the catalog's (event, code) pairs"));
+    println!(
+        "\n{}",
+        bold("Coverage of the catalog's (event, code) pairs")
+    );
     print!("{}", coverage.render());
     for g in &failed_gate {
         eprintln!("{} {g}", red("error:"));
@@ -188,9 +254,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         "{passed} passed, {failed} failed; coverage {}/{} pairs{}; {} invalid pairs{}",
         coverage.reached(),
         coverage.matrix.len(),
-        if full { "" } else { " (partial run: not gated)" },
+        if full {
+            ""
+        } else {
+            " (partial run: not gated)"
+        },
         coverage.invalid.len(),
-        if written > 0 { format!("; {written} snapshot(s) written") } else { String::new() }
+        if written > 0 {
+            format!("; {written} snapshot(s) written")
+        } else {
+            String::new()
+        }
     );
     if failed == 0 && failed_gate.is_empty() {
         println!("{}", green(&summary));
@@ -209,12 +283,19 @@ fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 fn orphan_snapshots(dir: &Path, names: &[String]) -> anyhow::Result<Vec<PathBuf>> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
     let mut orphans = Vec::new();
     for e in entries {
-        let path = e.with_context(|| format!("reading {}", dir.display()))?.path();
+        let path = e
+            .with_context(|| format!("reading {}", dir.display()))?
+            .path();
         if path.extension().is_some_and(|x| x == "snap") {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
             if !names.iter().any(|n| n == stem) {
                 orphans.push(path);
             }
@@ -238,7 +319,11 @@ async fn run_many(chosen: Vec<Loaded>, options: RunOptions, jobs: usize) -> Vec<
             let outcome = run_scenario(&loaded.scenario, &loaded.file, &options).await;
             let line = format!(
                 "{} {} ({} ms, {} events)",
-                if outcome.status == Status::Passed { green("ok") } else { red("FAILED") },
+                if outcome.status == Status::Passed {
+                    green("ok")
+                } else {
+                    red("FAILED")
+                },
                 outcome.name,
                 outcome.duration.as_millis(),
                 outcome.events.len()
@@ -274,7 +359,9 @@ fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} scenarios {elapsed}") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} scenarios {elapsed}")
+    {
         bar.set_style(style);
     }
     Some(bar)

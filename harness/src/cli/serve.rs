@@ -8,7 +8,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::connector::{registration_certificate, Connector, ConnectorConfig, RegistrationStore, RetryPolicy, StoreCondition};
+use crate::connector::{
+    registration_certificate, Connector, ConnectorConfig, RegistrationStore, RetryPolicy,
+    StoreCondition,
+};
 use crate::event::Sink;
 use crate::fakes::api::intune_paths;
 use crate::fakes::ca::{CaConfig, FakeCa};
@@ -38,36 +41,70 @@ pub struct ServeArgs {
 
 /// Runs `serve`; returns the exit code.
 pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     runtime.block_on(serve_async(args))
 }
 
 async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
     let start = match &args.start_time {
-        Some(t) => crate::sim::parse_time(t).with_context(|| format!("--start-time `{t}` is not RFC 3339"))?,
+        Some(t) => crate::sim::parse_time(t)
+            .with_context(|| format!("--start-time `{t}` is not RFC 3339"))?,
         None => DEFAULT_EPOCH,
     };
     let clock = Clock::new(start);
     let rng = Rng::new(args.seed);
     let sink = Sink::new(clock.clone());
-    let ca = FakeCa::start(CaConfig { bind: args.bind, ..CaConfig::default() }, clock.clone(), rng.fork("ca")).await.context("starting the fake CA")?;
-    let intune = FakeIntune::start(IntuneConfig::default(), clock.clone(), rng.fork("intune")).await.context("starting the fake Intune service")?;
+    let ca = FakeCa::start(
+        CaConfig {
+            bind: args.bind,
+            ..CaConfig::default()
+        },
+        clock.clone(),
+        rng.fork("ca"),
+    )
+    .await
+    .context("starting the fake CA")?;
+    let intune = FakeIntune::start(IntuneConfig::default(), clock.clone(), rng.fork("intune"))
+        .await
+        .context("starting the fake Intune service")?;
     let day = time::Duration::days(1);
-    let cert = registration_certificate(start - day, start + day * 365).map_err(anyhow::Error::msg)?;
+    let cert =
+        registration_certificate(start - day, start + day * 365).map_err(anyhow::Error::msg)?;
     let config = ConnectorConfig {
         intune_url: intune.url(),
         ca_url: ca.url().to_string(),
         ca_name: CaConfig::default().name,
-        retry: RetryPolicy { timeout: std::time::Duration::from_secs(5), ..RetryPolicy::default() },
+        retry: RetryPolicy {
+            timeout: std::time::Duration::from_secs(5),
+            ..RetryPolicy::default()
+        },
         renewal_window: day * 30,
         batch_size: 100,
         ra_certificate: false,
         scep_template: "IntuneDevice".into(),
     };
-    let connector = Connector::new(config, RegistrationStore { condition: StoreCondition::Present, certificate: Some(cert) }, sink.clone(), clock.clone());
+    let connector = Connector::new(
+        config,
+        RegistrationStore {
+            condition: StoreCondition::Present,
+            certificate: Some(cert),
+        },
+        sink.clone(),
+        clock.clone(),
+    );
     connector.start().await;
-    let ndes_config = NdesConfig { bind: args.bind, ca_url: ca.url().to_string(), ca_name: CaConfig::default().name, timeout: std::time::Duration::from_secs(5) };
-    let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes")).await.context("starting the fake NDES")?;
+    let ndes_config = NdesConfig {
+        bind: args.bind,
+        ca_url: ca.url().to_string(),
+        ca_name: CaConfig::default().name,
+        timeout: std::time::Duration::from_secs(5),
+    };
+    let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes"))
+        .await
+        .context("starting the fake NDES")?;
 
     let urls = json!({
         "ca": ca.url(),
@@ -85,7 +122,8 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
     );
     println!("\nPress Ctrl-C to stop.");
     if let Some(path) = &args.urls_file {
-        std::fs::write(path, serde_json::to_string_pretty(&urls)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_string_pretty(&urls)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
     }
 
     let mut shown = 0;
@@ -104,7 +142,8 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
     }
     connector.stop().await;
     if let Some(path) = &args.events {
-        std::fs::write(path, crate::event::to_jsonl(&sink.records())).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, crate::event::to_jsonl(&sink.records()))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     ndes.shutdown().await;
     intune.shutdown().await;

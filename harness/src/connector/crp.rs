@@ -53,7 +53,10 @@ impl Connector {
             },
         };
         // Until Intune names the device, the request's subject is the best account of it.
-        if let Some(cn) = crate::pki::read_csr(csr_der).ok().and_then(|c| c.common_name) {
+        if let Some(cn) = crate::pki::read_csr(csr_der)
+            .ok()
+            .and_then(|c| c.common_name)
+        {
             self.state()
                 .await
                 .scep_subjects
@@ -248,15 +251,28 @@ fn notify_failure_cause(f: &Failure) -> Cause {
 
 /// The reference connector is NDES's policy module.
 impl PolicyModule for Connector {
-    fn verify<'a>(&'a self, transaction_id: &'a str, csr_der: &'a [u8]) -> PolicyFuture<'a, Decision> {
+    fn verify<'a>(
+        &'a self,
+        transaction_id: &'a str,
+        csr_der: &'a [u8],
+    ) -> PolicyFuture<'a, Decision> {
         Box::pin(self.verify_challenge(transaction_id, csr_der))
     }
 
-    fn unverifiable<'a>(&'a self, transaction_id: Option<&'a str>, why: Unverified) -> PolicyFuture<'a, ()> {
+    fn unverifiable<'a>(
+        &'a self,
+        transaction_id: Option<&'a str>,
+        why: Unverified,
+    ) -> PolicyFuture<'a, ()> {
         Box::pin(self.report_unverified(transaction_id, why))
     }
 
-    fn notify<'a>(&'a self, transaction_id: &'a str, csr_der: &'a [u8], outcome: Issued) -> PolicyFuture<'a, ()> {
+    fn notify<'a>(
+        &'a self,
+        transaction_id: &'a str,
+        csr_der: &'a [u8],
+        outcome: Issued,
+    ) -> PolicyFuture<'a, ()> {
         Box::pin(self.notify_outcome(transaction_id, csr_der, outcome))
     }
 }

@@ -10,7 +10,13 @@ use crate::scenario::model::Expect;
 use super::steps::Ledger;
 
 /// Everything wrong with a run's stream, as sentences.
-pub fn check(records: &[EventRecord], violations: &[ContractViolation], expect: &Expect, ledger: &Ledger, intune: &IntuneSnapshot) -> Vec<String> {
+pub fn check(
+    records: &[EventRecord],
+    violations: &[ContractViolation],
+    expect: &Expect,
+    ledger: &Ledger,
+    intune: &IntuneSnapshot,
+) -> Vec<String> {
     let mut problems: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
     let mut from = 0;
     for want in &expect.sequence {
@@ -22,7 +28,11 @@ pub fn check(records: &[EventRecord], violations: &[ContractViolation], expect: 
                     "expected (line {}): {}{}",
                     want.referenced.line(),
                     want.value,
-                    if anywhere { " — it appears, but not after the events expected before it" } else { " — it never appears" }
+                    if anywhere {
+                        " — it appears, but not after the events expected before it"
+                    } else {
+                        " — it never appears"
+                    }
                 ));
                 break;
             }
@@ -30,7 +40,15 @@ pub fn check(records: &[EventRecord], violations: &[ContractViolation], expect: 
     }
     for banned in &expect.absent {
         if let Some(r) = records.iter().find(|r| banned.value.matches(r)) {
-            problems.push(format!("must not appear (line {}): {} — but event #{} is {} {} with {}", banned.referenced.line(), banned.value, r.sequence, r.event.id(), r.event.name(), r.code));
+            problems.push(format!(
+                "must not appear (line {}): {} — but event #{} is {} {} with {}",
+                banned.referenced.line(),
+                banned.value,
+                r.sequence,
+                r.event.id(),
+                r.event.name(),
+                r.code
+            ));
         }
     }
     if expect.drained {
@@ -43,10 +61,16 @@ pub fn check(records: &[EventRecord], violations: &[ContractViolation], expect: 
 pub fn drained(ledger: &Ledger, intune: &IntuneSnapshot) -> Vec<String> {
     let mut problems = Vec::new();
     if !intune.pending_pkcs.is_empty() {
-        problems.push(format!("PKCS requests still pending at Intune: {}", intune.pending_pkcs.join(", ")));
+        problems.push(format!(
+            "PKCS requests still pending at Intune: {}",
+            intune.pending_pkcs.join(", ")
+        ));
     }
     if !intune.pending_revocations.is_empty() {
-        problems.push(format!("revocations still pending at Intune: {}", intune.pending_revocations.join(", ")));
+        problems.push(format!(
+            "revocations still pending at Intune: {}",
+            intune.pending_revocations.join(", ")
+        ));
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &intune.pkcs_results {
@@ -55,7 +79,9 @@ pub fn drained(ledger: &Ledger, intune: &IntuneSnapshot) -> Vec<String> {
     for id in &ledger.pkcs_requests {
         match counts.get(id.as_str()) {
             Some(1) => {}
-            Some(n) => problems.push(format!("PKCS request {id} has {n} recorded results; expected exactly one")),
+            Some(n) => problems.push(format!(
+                "PKCS request {id} has {n} recorded results; expected exactly one"
+            )),
             None => problems.push(format!("PKCS request {id} has no recorded result")),
         }
     }
@@ -66,7 +92,9 @@ pub fn drained(ledger: &Ledger, intune: &IntuneSnapshot) -> Vec<String> {
     for id in &ledger.revocations {
         match counts.get(id.as_str()) {
             Some(1) => {}
-            Some(n) => problems.push(format!("revocation {id} has {n} recorded results; expected exactly one")),
+            Some(n) => problems.push(format!(
+                "revocation {id} has {n} recorded results; expected exactly one"
+            )),
             None => problems.push(format!("revocation {id} has no recorded result")),
         }
     }

@@ -18,11 +18,17 @@ pub struct Coverage {
 impl Coverage {
     /// Coverage of a set of outcomes.
     pub fn of(outcomes: &[Outcome]) -> Coverage {
-        let mut matrix: BTreeMap<Pair, BTreeSet<String>> = catalog::pairs().into_iter().map(|p| (p, BTreeSet::new())).collect();
+        let mut matrix: BTreeMap<Pair, BTreeSet<String>> = catalog::pairs()
+            .into_iter()
+            .map(|p| (p, BTreeSet::new()))
+            .collect();
         let mut invalid = Vec::new();
         for o in outcomes {
             for r in &o.events {
-                let pair = Pair { event: r.event, code: r.code };
+                let pair = Pair {
+                    event: r.event,
+                    code: r.code,
+                };
                 match matrix.get_mut(&pair) {
                     Some(set) => {
                         set.insert(o.name.clone());
@@ -36,7 +42,11 @@ impl Coverage {
 
     /// Pairs no scenario reached.
     pub fn unreached(&self) -> Vec<Pair> {
-        self.matrix.iter().filter(|(_, s)| s.is_empty()).map(|(p, _)| *p).collect()
+        self.matrix
+            .iter()
+            .filter(|(_, s)| s.is_empty())
+            .map(|(p, _)| *p)
+            .collect()
     }
 
     /// Pairs reached.
@@ -49,7 +59,11 @@ impl Coverage {
         let mut s = String::new();
         for (pair, who) in &self.matrix {
             let names: Vec<_> = who.iter().take(3).cloned().collect();
-            let more = if who.len() > 3 { format!(" (+{})", who.len() - 3) } else { String::new() };
+            let more = if who.len() > 3 {
+                format!(" (+{})", who.len() - 3)
+            } else {
+                String::new()
+            };
             s += &format!(
                 "  {} {:<6} {:<28} {} {:<34} {}{}\n",
                 if who.is_empty() { "✗" } else { "✓" },
@@ -57,7 +71,11 @@ impl Coverage {
                 pair.event.name(),
                 pair.code,
                 pair.code.name(),
-                if who.is_empty() { "NOT REACHED".to_string() } else { names.join(", ") },
+                if who.is_empty() {
+                    "NOT REACHED".to_string()
+                } else {
+                    names.join(", ")
+                },
                 more
             );
         }

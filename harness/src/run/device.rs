@@ -46,7 +46,13 @@ impl fmt::Display for Enrollment {
 
 /// Enrolls `device` (the `n`-th enrollment of the run) with `challenge`, building its message
 /// as `shape` says. `Err` means the harness itself could not build the request.
-pub async fn enroll(world: &World, device: &str, n: usize, challenge: Option<&str>, shape: MessageShape) -> Result<Enrollment, String> {
+pub async fn enroll(
+    world: &World,
+    device: &str,
+    n: usize,
+    challenge: Option<&str>,
+    shape: MessageShape,
+) -> Result<Enrollment, String> {
     let mut rng = world.rng.fork(&format!("device/{n}/{device}"));
     let key = fixtures::device_key(n % fixtures::DEVICE_KEYS.len()).map_err(|e| e.to_string())?;
     let csr = crate::pki::build_csr(&key, device, challenge).map_err(|e| e.to_string())?;
@@ -60,21 +66,30 @@ pub async fn enroll(world: &World, device: &str, n: usize, challenge: Option<&st
     let e = |e: crate::scep::ScepError| e.to_string();
     let (body, sent): (Vec<u8>, Option<SentRequest>) = match shape {
         MessageShape::Valid => {
-            let sent = client::build_pkcs_req(&me, &csr, &ra_encryption, &opts, &mut rng).map_err(e)?;
+            let sent =
+                client::build_pkcs_req(&me, &csr, &ra_encryption, &opts, &mut rng).map_err(e)?;
             (sent.message.clone(), Some(sent))
         }
         MessageShape::Truncated => {
-            let sent = client::build_pkcs_req(&me, &csr, &ra_encryption, &opts, &mut rng).map_err(e)?;
+            let sent =
+                client::build_pkcs_req(&me, &csr, &ra_encryption, &opts, &mut rng).map_err(e)?;
             (malformed::truncated(&sent.message), None)
         }
-        MessageShape::WrongContentType => (malformed::wrong_content_type(&csr, &ra_encryption, &opts, &mut rng).map_err(e)?, None),
+        MessageShape::WrongContentType => (
+            malformed::wrong_content_type(&csr, &ra_encryption, &opts, &mut rng).map_err(e)?,
+            None,
+        ),
         MessageShape::BadSignature => {
-            let sent = malformed::bad_signature(&me, &csr, &ra_encryption, &opts, &mut rng).map_err(e)?;
+            let sent =
+                malformed::bad_signature(&me, &csr, &ra_encryption, &opts, &mut rng).map_err(e)?;
             (sent.message.clone(), None)
         }
         MessageShape::OtherRecipient => {
-            let other = fixtures::DIGICERT_RA.certificate().map_err(|e| e.to_string())?;
-            let sent = malformed::for_other_recipient(&me, &csr, &other, &opts, &mut rng).map_err(e)?;
+            let other = fixtures::DIGICERT_RA
+                .certificate()
+                .map_err(|e| e.to_string())?;
+            let sent =
+                malformed::for_other_recipient(&me, &csr, &other, &opts, &mut rng).map_err(e)?;
             (sent.message.clone(), None)
         }
     };
@@ -87,52 +102,106 @@ pub async fn enroll(world: &World, device: &str, n: usize, challenge: Option<&st
         .await;
     let resp = match answer {
         Ok(r) => r,
-        Err(err) if err.is_timeout() => return Ok(Enrollment::Error { reason: "no answer in time".into() }),
-        Err(_) => return Ok(Enrollment::Error { reason: "connection failed".into() }),
+        Err(err) if err.is_timeout() => {
+            return Ok(Enrollment::Error {
+                reason: "no answer in time".into(),
+            })
+        }
+        Err(_) => {
+            return Ok(Enrollment::Error {
+                reason: "connection failed".into(),
+            })
+        }
     };
     let status = resp.status().as_u16();
     let bytes = match resp.bytes().await {
         Ok(b) => b,
-        Err(_) => return Ok(Enrollment::Error { reason: "answer cut short".into() }),
+        Err(_) => {
+            return Ok(Enrollment::Error {
+                reason: "answer cut short".into(),
+            })
+        }
     };
     if status != 200 {
-        return Ok(Enrollment::Error { reason: format!("HTTP {status}") });
+        return Ok(Enrollment::Error {
+            reason: format!("HTTP {status}"),
+        });
     }
     let ra_signing = fixtures::RA_SIGNING.certificate().ok();
     Ok(match sent {
         Some(sent) => match client::read_cert_rep(&bytes, &me, &sent, ra_signing.as_ref()) {
-            Ok(CertRepOutcome::Success { certificate_der, .. }) => match Certificate::from_der(&certificate_der) {
-                Ok(cert) => Enrollment::Issued { serial: crate::pki::serial_hex(&cert) },
-                Err(err) => Enrollment::Error { reason: format!("issued certificate does not parse: {err}") },
+            Ok(CertRepOutcome::Success {
+                certificate_der, ..
+            }) => match Certificate::from_der(&certificate_der) {
+                Ok(cert) => Enrollment::Issued {
+                    serial: crate::pki::serial_hex(&cert),
+                },
+                Err(err) => Enrollment::Error {
+                    reason: format!("issued certificate does not parse: {err}"),
+                },
             },
-            Ok(CertRepOutcome::Failure(fi)) => Enrollment::Rejected { fail_info: format!("{fi:?}") },
-            Ok(CertRepOutcome::Pending) => Enrollment::Error { reason: "PENDING".into() },
-            Err(err) => Enrollment::Error { reason: format!("unreadable CertRep: {err}") },
+            Ok(CertRepOutcome::Failure(fi)) => Enrollment::Rejected {
+                fail_info: format!("{fi:?}"),
+            },
+            Ok(CertRepOutcome::Pending) => Enrollment::Error {
+                reason: "PENDING".into(),
+            },
+            Err(err) => Enrollment::Error {
+                reason: format!("unreadable CertRep: {err}"),
+            },
         },
         // A broken request cannot be matched to its answer; read the status only.
         None => match PkiMessage::parse(&bytes) {
-            Ok(m) if m.message_type == MessageType::CertRep && m.pki_status == Some(PkiStatus::Failure) => {
-                Enrollment::Rejected { fail_info: m.fail_info.map(|f| format!("{f:?}")).unwrap_or_default() }
+            Ok(m)
+                if m.message_type == MessageType::CertRep
+                    && m.pki_status == Some(PkiStatus::Failure) =>
+            {
+                Enrollment::Rejected {
+                    fail_info: m.fail_info.map(|f| format!("{f:?}")).unwrap_or_default(),
+                }
             }
-            Ok(_) => Enrollment::Error { reason: "unexpected answer to a broken request".into() },
-            Err(err) => Enrollment::Error { reason: format!("unreadable answer: {err}") },
+            Ok(_) => Enrollment::Error {
+                reason: "unexpected answer to a broken request".into(),
+            },
+            Err(err) => Enrollment::Error {
+                reason: format!("unreadable answer: {err}"),
+            },
         },
     })
 }
 
 async fn ca_certs(world: &World, url: &str) -> Result<Vec<Certificate>, String> {
-    let resp = world.http.get(format!("{url}?operation=GetCACert&message=ca")).send().await.map_err(|e| if e.is_timeout() { "GetCACert: no answer in time".to_string() } else { "GetCACert: connection failed".to_string() })?;
+    let resp = world
+        .http
+        .get(format!("{url}?operation=GetCACert&message=ca"))
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                "GetCACert: no answer in time".to_string()
+            } else {
+                "GetCACert: connection failed".to_string()
+            }
+        })?;
     let status = resp.status().as_u16();
     if status != 200 {
         return Err(format!("GetCACert: HTTP {status}"));
     }
-    let bytes = resp.bytes().await.map_err(|_| "GetCACert: answer cut short".to_string())?;
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|_| "GetCACert: answer cut short".to_string())?;
     crate::scep::parse_ca_certs(&bytes).map_err(|e| format!("GetCACert: {e}"))
 }
 
 /// The RA encryption certificate among GetCACert's answer; a device that finds none uses the one
 /// it cached earlier (the fixture), as a device enrolled before the certificate vanished would.
 fn pick_encryption_cert(certs: Vec<Certificate>) -> Result<Certificate, String> {
-    let cached = fixtures::RA_ENCRYPTION.certificate().map_err(|e| e.to_string())?;
-    Ok(certs.into_iter().find(|c| c.tbs_certificate.subject == cached.tbs_certificate.subject).unwrap_or(cached))
+    let cached = fixtures::RA_ENCRYPTION
+        .certificate()
+        .map_err(|e| e.to_string())?;
+    Ok(certs
+        .into_iter()
+        .find(|c| c.tbs_certificate.subject == cached.tbs_certificate.subject)
+        .unwrap_or(cached))
 }

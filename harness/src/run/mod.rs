@@ -70,7 +70,10 @@ pub struct Outcome {
 impl Outcome {
     /// The command that reruns just this scenario with the same seed.
     pub fn rerun_command(&self) -> String {
-        format!("cargo xtask run-scenarios --filter {} --seed {}", self.name, self.seed)
+        format!(
+            "cargo xtask run-scenarios --filter {} --seed {}",
+            self.name, self.seed
+        )
     }
 }
 
@@ -84,7 +87,13 @@ struct Execution {
 async fn execute(scenario: &Scenario, seed: u64) -> Execution {
     let world = match world::World::start(scenario, seed).await {
         Ok(w) => w,
-        Err(e) => return Execution { events: Vec::new(), yaml: String::new(), problems: vec![e.to_string()] },
+        Err(e) => {
+            return Execution {
+                events: Vec::new(),
+                yaml: String::new(),
+                problems: vec![e.to_string()],
+            }
+        }
     };
     let mut problems = Vec::new();
     let ledger = match steps::run_steps(&world, scenario).await {
@@ -96,10 +105,20 @@ async fn execute(scenario: &Scenario, seed: u64) -> Execution {
     };
     let events = world.sink.records();
     let intune = world.intune.snapshot();
-    problems.extend(check::check(&events, &world.sink.violations(), &scenario.expect, &ledger, &intune));
+    problems.extend(check::check(
+        &events,
+        &world.sink.violations(),
+        &scenario.expect,
+        &ledger,
+        &intune,
+    ));
     world.shutdown().await;
     let yaml = crate::event::to_yaml(&events);
-    Execution { events, yaml, problems }
+    Execution {
+        events,
+        yaml,
+        problems,
+    }
 }
 
 /// Runs one scenario and checks it.
@@ -125,7 +144,11 @@ pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions
         name: scenario.name.clone(),
         file: file.to_path_buf(),
         seed,
-        status: if problems.is_empty() { Status::Passed } else { Status::Failed },
+        status: if problems.is_empty() {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
         problems,
         diff,
         duration: started.elapsed(),
@@ -134,7 +157,13 @@ pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions
     }
 }
 
-fn compare_snapshot(dir: &Path, name: &str, yaml: &str, options: &RunOptions, problems: &mut Vec<String>) -> (Option<String>, bool) {
+fn compare_snapshot(
+    dir: &Path,
+    name: &str,
+    yaml: &str,
+    options: &RunOptions,
+    problems: &mut Vec<String>,
+) -> (Option<String>, bool) {
     let path = snapshot::path(dir, name);
     let body = yaml.trim_end_matches('\n');
     let old = match snapshot::read(&path) {
@@ -164,7 +193,15 @@ fn compare_snapshot(dir: &Path, name: &str, yaml: &str, options: &RunOptions, pr
     }
     match old {
         None => {
-            problems.push(format!("no snapshot {}: run with --update to record it{}", path.display(), if options.ci { " (never written in CI)" } else { "" }));
+            problems.push(format!(
+                "no snapshot {}: run with --update to record it{}",
+                path.display(),
+                if options.ci {
+                    " (never written in CI)"
+                } else {
+                    ""
+                }
+            ));
             (None, false)
         }
         Some(old) => {

@@ -29,7 +29,10 @@ fn body(text: &str) -> &str {
 
 /// The file text for `body`, with the header insta writes.
 pub fn render(scenario: &str, body: &str) -> String {
-    format!("---\nsource: scenarios/{scenario}.yaml\nexpression: event stream\n---\n{}\n", body.trim_end_matches('\n'))
+    format!(
+        "---\nsource: scenarios/{scenario}.yaml\nexpression: event stream\n---\n{}\n",
+        body.trim_end_matches('\n')
+    )
 }
 
 /// Writes the snapshot of `scenario`.

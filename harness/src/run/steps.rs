@@ -41,7 +41,12 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
     let mut challenges: HashMap<String, String> = HashMap::new();
     let mut enrolled = 0usize;
     for (i, step) in scenario.steps.iter().enumerate() {
-        let fail = |message: String| StepError { index: i + 1, keyword: step.value.keyword(), line: step.referenced.line(), message };
+        let fail = |message: String| StepError {
+            index: i + 1,
+            keyword: step.value.keyword(),
+            line: step.referenced.line(),
+            message,
+        };
         match &step.value {
             Step::Start => {
                 world.connector.start().await;
@@ -53,14 +58,20 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
             Step::Advance(by) => world.clock.advance(by.get()),
             Step::QueuePkcs(q) => {
                 for (n, device) in expand(&q.device, q.count).into_iter().enumerate() {
-                    let key = crate::fixtures::device_key(n % crate::fixtures::DEVICE_KEYS.len()).map_err(|e| fail(e.to_string()))?;
-                    let csr = crate::pki::build_csr(&key, &device, None).map_err(|e| fail(e.to_string()))?;
+                    let key = crate::fixtures::device_key(n % crate::fixtures::DEVICE_KEYS.len())
+                        .map_err(|e| fail(e.to_string()))?;
+                    let csr = crate::pki::build_csr(&key, &device, None)
+                        .map_err(|e| fail(e.to_string()))?;
                     let req = QueuePkcs {
                         device_id: device.clone(),
                         user_id: q.user.clone(),
                         template_name: q.template.clone(),
                         ca_name: scenario.setup.ca.name.clone(),
-                        certificate_request: if q.corrupt { "not base64 at all".into() } else { crate::pki::b64(&csr) },
+                        certificate_request: if q.corrupt {
+                            "not base64 at all".into()
+                        } else {
+                            crate::pki::b64(&csr)
+                        },
                         request_id: None,
                     };
                     let queued = world.intune.queue_pkcs(req);
@@ -78,7 +89,11 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
                         .ok_or_else(|| fail(format!("no certificate was issued to `{device}` before this step, so there is nothing to revoke; add a `sync` after its `queue_pkcs`")))?;
                     let queued = world.intune.queue_revocation(QueueRevocation {
                         device_id: device.clone(),
-                        user_id: results.iter().find(|res| res.device_id == device).map(|res| res.user_id.clone()).unwrap_or_default(),
+                        user_id: results
+                            .iter()
+                            .find(|res| res.device_id == device)
+                            .map(|res| res.user_id.clone())
+                            .unwrap_or_default(),
                         serial_number: serial,
                         issuer_name: scenario.setup.ca.name.clone(),
                     });
@@ -87,11 +102,15 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
             }
             Step::Enroll(e) => {
                 for device in expand(&e.device, e.count) {
-                    let got = enroll_one(world, e, &device, enrolled, &mut challenges).await.map_err(&fail)?;
+                    let got = enroll_one(world, e, &device, enrolled, &mut challenges)
+                        .await
+                        .map_err(&fail)?;
                     enrolled += 1;
                     if let Some(want) = e.expect {
                         if got.outcome() != want {
-                            return Err(fail(format!("device `{device}` expected {want:?} but got {got}")));
+                            return Err(fail(format!(
+                                "device `{device}` expected {want:?} but got {got}"
+                            )));
                         }
                     }
                     ledger.enrollments.push((device, got));
@@ -104,9 +123,20 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
     Ok(ledger)
 }
 
-async fn enroll_one(world: &World, e: &Enroll, device: &str, n: usize, challenges: &mut HashMap<String, String>) -> Result<Enrollment, String> {
+async fn enroll_one(
+    world: &World,
+    e: &Enroll,
+    device: &str,
+    n: usize,
+    challenges: &mut HashMap<String, String>,
+) -> Result<Enrollment, String> {
     let mint = |device: &str, validity: u64| {
-        world.intune.mint_challenge(MintChallenge { device_id: device.into(), user_id: e.user.clone(), profile: "SCEP-Default".into(), validity_seconds: validity })
+        world.intune.mint_challenge(MintChallenge {
+            device_id: device.into(),
+            user_id: e.user.clone(),
+            profile: "SCEP-Default".into(),
+            validity_seconds: validity,
+        })
     };
     let challenge = match e.challenge {
         ChallengeState::Valid => {

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::connector::{registration_certificate, Connector, ConnectorConfig, RegistrationStore, RetryPolicy, StoreCondition, StoredCertificate};
+use crate::connector::{
+    registration_certificate, Connector, ConnectorConfig, RegistrationStore, RetryPolicy,
+    StoreCondition, StoredCertificate,
+};
 use crate::event::Sink;
 use crate::fakes::ca::{CaConfig, CaKind, FakeCa, Template};
 use crate::fakes::intune::{FakeIntune, IntuneConfig};
@@ -44,13 +47,17 @@ impl World {
     pub async fn start(scenario: &Scenario, seed: u64) -> Result<World, SetupError> {
         let setup = &scenario.setup;
         let start = match &setup.start_time {
-            Some(t) => crate::sim::parse_time(t).map_err(|e| SetupError(format!("start_time: {e}")))?,
+            Some(t) => {
+                crate::sim::parse_time(t).map_err(|e| SetupError(format!("start_time: {e}")))?
+            }
             None => DEFAULT_EPOCH,
         };
         let clock = Clock::new(start);
         let rng = Rng::new(seed);
         let sink = Sink::new(clock.clone());
-        let err = |what: &'static str| move |e: crate::fakes::FakeError| SetupError(format!("{what}: {e}"));
+        let err = |what: &'static str| {
+            move |e: crate::fakes::FakeError| SetupError(format!("{what}: {e}"))
+        };
 
         let ca_config = CaConfig {
             kind: match setup.ca.kind {
@@ -62,32 +69,66 @@ impl World {
                 .ca
                 .templates
                 .iter()
-                .map(|t| Template { validity: t.validity.get(), ..Template::new(&t.name, 365) })
+                .map(|t| Template {
+                    validity: t.validity.get(),
+                    ..Template::new(&t.name, 365)
+                })
                 .collect(),
             ..CaConfig::default()
         };
-        let ca = FakeCa::start(ca_config, clock.clone(), rng.fork("ca")).await.map_err(err("fake CA"))?;
-        let intune = FakeIntune::start(IntuneConfig::default(), clock.clone(), rng.fork("intune")).await.map_err(err("fake Intune"))?;
+        let ca = FakeCa::start(ca_config, clock.clone(), rng.fork("ca"))
+            .await
+            .map_err(err("fake CA"))?;
+        let intune = FakeIntune::start(IntuneConfig::default(), clock.clone(), rng.fork("intune"))
+            .await
+            .map_err(err("fake Intune"))?;
 
         let c = &setup.connector;
         let config = ConnectorConfig {
             intune_url: intune.url(),
             ca_url: ca.url().to_string(),
             ca_name: setup.ca.name.clone(),
-            retry: RetryPolicy { timeout: c.timeout.get(), retries: c.retries, backoff: c.backoff.get() },
+            retry: RetryPolicy {
+                timeout: c.timeout.get(),
+                retries: c.retries,
+                backoff: c.backoff.get(),
+            },
             renewal_window: c.renewal_window.signed(),
             batch_size: c.batch_size.max(1),
-            ra_certificate: c.ra_certificate.unwrap_or(setup.ca.kind == CaKindSetup::Digicert),
+            ra_certificate: c
+                .ra_certificate
+                .unwrap_or(setup.ca.kind == CaKindSetup::Digicert),
             scep_template: c.scep_template.clone(),
         };
         let store = registration_store(scenario, start)?;
         let connector = Connector::new(config, store, sink.clone(), clock.clone());
-        let ndes_config = NdesConfig { ca_url: ca.url().to_string(), ca_name: setup.ca.name.clone(), timeout: c.timeout.get(), ..NdesConfig::default() };
-        let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes")).await.map_err(|e| SetupError(format!("fake NDES: {e}")))?;
+        let ndes_config = NdesConfig {
+            ca_url: ca.url().to_string(),
+            ca_name: setup.ca.name.clone(),
+            timeout: c.timeout.get(),
+            ..NdesConfig::default()
+        };
+        let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes"))
+            .await
+            .map_err(|e| SetupError(format!("fake NDES: {e}")))?;
         // A device waits long enough for NDES to exhaust the connector's own retries.
-        let patience = c.timeout.get() * (4 * (c.retries + 1) + 2) + std::time::Duration::from_secs(2);
-        let http = reqwest::Client::builder().timeout(patience).no_proxy().build().map_err(|e| SetupError(format!("HTTP client: {e}")))?;
-        Ok(World { clock, rng, sink, ca, intune, ndes, connector, http })
+        let patience =
+            c.timeout.get() * (4 * (c.retries + 1) + 2) + std::time::Duration::from_secs(2);
+        let http = reqwest::Client::builder()
+            .timeout(patience)
+            .no_proxy()
+            .build()
+            .map_err(|e| SetupError(format!("HTTP client: {e}")))?;
+        Ok(World {
+            clock,
+            rng,
+            sink,
+            ca,
+            intune,
+            ndes,
+            connector,
+            http,
+        })
     }
 
     /// Stops the fakes (releasing any hanging request).
@@ -98,7 +139,10 @@ impl World {
     }
 }
 
-fn registration_store(scenario: &Scenario, start: OffsetDateTime) -> Result<RegistrationStore, SetupError> {
+fn registration_store(
+    scenario: &Scenario,
+    start: OffsetDateTime,
+) -> Result<RegistrationStore, SetupError> {
     let reg = &scenario.setup.registration;
     let day = time::Duration::days(1);
     let not_after = match (reg.state, reg.expires_in) {
@@ -111,7 +155,13 @@ fn registration_store(scenario: &Scenario, start: OffsetDateTime) -> Result<Regi
     let not_before = year_before.min(start - day);
     let certificate: Option<StoredCertificate> = match reg.state {
         StoreCondition::Missing => None,
-        _ => Some(registration_certificate(not_before, not_after).map_err(|e| SetupError(format!("registration certificate: {e}")))?),
+        _ => Some(
+            registration_certificate(not_before, not_after)
+                .map_err(|e| SetupError(format!("registration certificate: {e}")))?,
+        ),
     };
-    Ok(RegistrationStore { condition: reg.state, certificate })
+    Ok(RegistrationStore {
+        condition: reg.state,
+        certificate,
+    })
 }

@@ -32,11 +32,21 @@ impl std::error::Error for ScenarioError {}
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "error: {}", self.message)?;
-        write!(f, "  --> {}:{}:{}", self.file.display(), self.line, self.column)?;
+        write!(
+            f,
+            "  --> {}:{}:{}",
+            self.file.display(),
+            self.line,
+            self.column
+        )?;
         if let Some(src) = &self.source_line {
             let n = self.line.to_string();
             let pad = " ".repeat(n.len());
-            write!(f, "\n{pad} |\n{n} | {src}\n{pad} | {}^", " ".repeat(self.column.saturating_sub(1) as usize))?;
+            write!(
+                f,
+                "\n{pad} |\n{n} | {src}\n{pad} | {}^",
+                " ".repeat(self.column.saturating_sub(1) as usize)
+            )?;
         }
         if let Some(help) = &self.help {
             write!(f, "\n  = help: {help}")?;
@@ -51,9 +61,24 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
-    fn error(&self, line: u64, column: u64, message: impl Into<String>, help: Option<String>) -> ScenarioError {
-        let source_line = (line > 0).then(|| self.text.lines().nth(line as usize - 1).map(str::to_string)).flatten();
-        ScenarioError { file: self.file.to_path_buf(), line, column, message: message.into(), source_line, help }
+    fn error(
+        &self,
+        line: u64,
+        column: u64,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> ScenarioError {
+        let source_line = (line > 0)
+            .then(|| self.text.lines().nth(line as usize - 1).map(str::to_string))
+            .flatten();
+        ScenarioError {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            source_line,
+            help,
+        }
     }
 
     fn at(&self, loc: Location, message: impl Into<String>, help: Option<String>) -> ScenarioError {
@@ -106,7 +131,9 @@ fn syntax_error(src: &Source<'_>, e: &serde_saphyr::Error) -> ScenarioError {
 fn help_for(message: &str) -> Option<String> {
     let m = message.to_ascii_lowercase();
     if m.contains("unknown field") {
-        Some("remove the key or fix its spelling; `connector-harness schema` lists every key".into())
+        Some(
+            "remove the key or fix its spelling; `connector-harness schema` lists every key".into(),
+        )
     } else if m.contains("duplicate") {
         Some("each key may appear once per mapping; delete one of them".into())
     } else if m.contains("unknown variant") {
@@ -121,27 +148,60 @@ fn help_for(message: &str) -> Option<String> {
 }
 
 fn check(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
-    let stem = src.file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = src
+        .file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     if !stem.is_empty() && s.name != stem {
         return Err(src.error(
             line_of(src.text, "name:"),
             1,
-            format!("the scenario is named `{}` but its file is `{stem}.yaml`", s.name),
+            format!(
+                "the scenario is named `{}` but its file is `{stem}.yaml`",
+                s.name
+            ),
             Some(format!("write `name: {stem}` or rename the file")),
         ));
     }
-    if !s.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') || s.name.is_empty() {
-        return Err(src.error(line_of(src.text, "name:"), 1, format!("`{}` is not a valid scenario name", s.name), Some("use lower-case letters, digits and dashes".into())));
+    if !s
+        .name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        || s.name.is_empty()
+    {
+        return Err(src.error(
+            line_of(src.text, "name:"),
+            1,
+            format!("`{}` is not a valid scenario name", s.name),
+            Some("use lower-case letters, digits and dashes".into()),
+        ));
     }
     if let Some(t) = &s.setup.start_time {
         if crate::sim::parse_time(t).is_err() {
-            return Err(src.error(line_of(src.text, "start_time:"), 1, format!("`{t}` is not an RFC 3339 time"), Some("write e.g. 2026-01-01T00:00:00Z".into())));
+            return Err(src.error(
+                line_of(src.text, "start_time:"),
+                1,
+                format!("`{t}` is not an RFC 3339 time"),
+                Some("write e.g. 2026-01-01T00:00:00Z".into()),
+            ));
         }
     }
     if s.steps.is_empty() {
-        return Err(src.error(line_of(src.text, "steps:"), 1, "a scenario needs at least one step", None));
+        return Err(src.error(
+            line_of(src.text, "steps:"),
+            1,
+            "a scenario needs at least one step",
+            None,
+        ));
     }
-    let templates: Vec<&str> = s.setup.ca.templates.iter().map(|t| t.name.as_str()).collect();
+    let templates: Vec<&str> = s
+        .setup
+        .ca
+        .templates
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
     let mut running = false;
     let mut pkcs_devices: Vec<String> = Vec::new();
     for step in &s.steps {
@@ -150,19 +210,33 @@ fn check(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
     Ok(())
 }
 
-fn check_step(src: &Source<'_>, step: &Spanned<Step>, running: &mut bool, pkcs_devices: &mut Vec<String>, templates: &[&str]) -> Result<(), ScenarioError> {
+fn check_step(
+    src: &Source<'_>,
+    step: &Spanned<Step>,
+    running: &mut bool,
+    pkcs_devices: &mut Vec<String>,
+    templates: &[&str],
+) -> Result<(), ScenarioError> {
     let loc = step.referenced;
     let needs_running = |what: &str| -> Result<(), ScenarioError> {
         if *running {
             Ok(())
         } else {
-            Err(src.at(loc, format!("step `{what}` comes before the connector is started"), Some("add a `- start` step before it".into())))
+            Err(src.at(
+                loc,
+                format!("step `{what}` comes before the connector is started"),
+                Some("add a `- start` step before it".into()),
+            ))
         }
     };
     match &step.value {
         Step::Start => {
             if *running {
-                return Err(src.at(loc, "the connector is already running here", Some("add a `- stop` step before starting it again".into())));
+                return Err(src.at(
+                    loc,
+                    "the connector is already running here",
+                    Some("add a `- stop` step before starting it again".into()),
+                ));
             }
             *running = true;
         }
@@ -179,7 +253,11 @@ fn check_step(src: &Source<'_>, step: &Spanned<Step>, running: &mut bool, pkcs_d
         }
         Step::Advance(span) => {
             if span.get().is_zero() {
-                return Err(src.at(loc, "`advance` needs a positive duration", Some("write e.g. `- advance: 1h`".into())));
+                return Err(src.at(
+                    loc,
+                    "`advance` needs a positive duration",
+                    Some("write e.g. `- advance: 1h`".into()),
+                ));
             }
         }
         Step::QueuePkcs(q) => {
@@ -212,23 +290,55 @@ fn check_step(src: &Source<'_>, step: &Spanned<Step>, running: &mut bool, pkcs_d
             if !allowed.contains(&f.kind) {
                 return Err(src.at(
                     loc,
-                    format!("fault kind `{}` does not apply to `{}`", f.kind.name(), f.target),
-                    Some(format!("`{}` accepts: {}", f.target, allowed.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "))),
+                    format!(
+                        "fault kind `{}` does not apply to `{}`",
+                        f.kind.name(),
+                        f.target
+                    ),
+                    Some(format!(
+                        "`{}` accepts: {}",
+                        f.target,
+                        allowed
+                            .iter()
+                            .map(|k| k.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
                 ));
             }
             match (f.kind, f.status) {
-                (KindName::Status, None) => return Err(src.at(loc, "fault kind `status` needs `status: <HTTP code>`", Some("e.g. `status: 500`".into()))),
-                (KindName::Status, Some(c)) if !(400..=599).contains(&c) => {
-                    return Err(src.at(loc, format!("`status: {c}` is not an HTTP error status"), Some("use a code from 400 to 599".into())))
+                (KindName::Status, None) => {
+                    return Err(src.at(
+                        loc,
+                        "fault kind `status` needs `status: <HTTP code>`",
+                        Some("e.g. `status: 500`".into()),
+                    ))
                 }
-                (k, Some(_)) if k != KindName::Status => return Err(src.at(loc, "`status` only applies to fault kind `status`", None)),
+                (KindName::Status, Some(c)) if !(400..=599).contains(&c) => {
+                    return Err(src.at(
+                        loc,
+                        format!("`status: {c}` is not an HTTP error status"),
+                        Some("use a code from 400 to 599".into()),
+                    ))
+                }
+                (k, Some(_)) if k != KindName::Status => {
+                    return Err(src.at(loc, "`status` only applies to fault kind `status`", None))
+                }
                 _ => {}
             }
             if f.times == Some(0) {
-                return Err(src.at(loc, "`times: 0` breaks nothing", Some("leave `times` out to break every call until healed".into())));
+                return Err(src.at(
+                    loc,
+                    "`times: 0` breaks nothing",
+                    Some("leave `times` out to break every call until healed".into()),
+                ));
             }
             if f.kind == KindName::Unavailable && f.times.is_some() {
-                return Err(src.at(loc, "an unavailable CA has its port closed: no calls reach it to be counted", Some("leave `times` out and `heal` it later".into())));
+                return Err(src.at(
+                    loc,
+                    "an unavailable CA has its port closed: no calls reach it to be counted",
+                    Some("leave `times` out and `heal` it later".into()),
+                ));
             }
         }
         Step::Heal(target) => {
@@ -236,7 +346,13 @@ fn check_step(src: &Source<'_>, step: &Spanned<Step>, running: &mut bool, pkcs_d
                 return Err(src.at(
                     loc,
                     format!("unknown fault target `{target}`"),
-                    Some(format!("write `all` or one of: {}", FaultTarget::all().map(|(n, _)| n).collect::<Vec<_>>().join(", "))),
+                    Some(format!(
+                        "write `all` or one of: {}",
+                        FaultTarget::all()
+                            .map(|(n, _)| n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
                 ));
             }
         }
@@ -254,7 +370,10 @@ pub fn expand(device: &str, count: u32) -> Vec<String> {
 }
 
 fn line_of(text: &str, key: &str) -> u64 {
-    text.lines().position(|l| l.trim_start().starts_with(key)).map(|i| i as u64 + 1).unwrap_or(1)
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map(|i| i as u64 + 1)
+        .unwrap_or(1)
 }
 
 /// Every `*.yaml` file under `dir`, sorted by name.

@@ -88,7 +88,11 @@ pub struct CaSetup {
 
 impl Default for CaSetup {
     fn default() -> Self {
-        CaSetup { kind: CaKindSetup::default(), name: default_ca_name(), templates: default_templates() }
+        CaSetup {
+            kind: CaKindSetup::default(),
+            name: default_ca_name(),
+            templates: default_templates(),
+        }
     }
 }
 
@@ -97,7 +101,13 @@ fn default_ca_name() -> String {
 }
 
 fn default_templates() -> Vec<TemplateSetup> {
-    ["IntuneUser", "IntuneDevice"].iter().map(|n| TemplateSetup { name: (*n).into(), validity: Span::days(365) }).collect()
+    ["IntuneUser", "IntuneDevice"]
+        .iter()
+        .map(|n| TemplateSetup {
+            name: (*n).into(),
+            validity: Span::days(365),
+        })
+        .collect()
 }
 
 /// A certificate template.
@@ -131,7 +141,10 @@ pub struct RegistrationSetup {
 
 impl Default for RegistrationSetup {
     fn default() -> Self {
-        RegistrationSetup { state: default_store(), expires_in: None }
+        RegistrationSetup {
+            state: default_store(),
+            expires_in: None,
+        }
     }
 }
 
@@ -406,7 +419,10 @@ impl EventMatch {
     pub fn matches(&self, record: &crate::event::EventRecord) -> bool {
         record.event == self.event
             && self.code.is_none_or(|c| c == record.code)
-            && self.details.iter().all(|(k, v)| record.details.get(*k) == Some(v.as_str()))
+            && self
+                .details
+                .iter()
+                .all(|(k, v)| record.details.get(*k) == Some(v.as_str()))
     }
 }
 
@@ -432,8 +448,14 @@ impl JsonSchema for EventRef {
         "Event".into()
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let names: Vec<_> = crate::catalog::EVENTS.iter().map(|e| serde_json::Value::from(e.event.name())).collect();
-        let ids: Vec<_> = crate::catalog::EVENTS.iter().map(|e| serde_json::Value::from(e.event.id())).collect();
+        let names: Vec<_> = crate::catalog::EVENTS
+            .iter()
+            .map(|e| serde_json::Value::from(e.event.name()))
+            .collect();
+        let ids: Vec<_> = crate::catalog::EVENTS
+            .iter()
+            .map(|e| serde_json::Value::from(e.event.id()))
+            .collect();
         schemars::json_schema!({
             "description": "An event, by name or id.",
             "anyOf": [ { "type": "string", "enum": names }, { "type": "integer", "enum": ids } ]
@@ -450,7 +472,10 @@ impl JsonSchema for CodeRef {
         "DiagnosticCode".into()
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let names: Vec<_> = crate::catalog::CODES.iter().map(|c| serde_json::Value::from(c.code.name())).collect();
+        let names: Vec<_> = crate::catalog::CODES
+            .iter()
+            .map(|c| serde_json::Value::from(c.code.name()))
+            .collect();
         schemars::json_schema!({
             "description": "A diagnostic code: its name, or its value in hex (0x400, 0x00000400) or decimal (1024).",
             "anyOf": [ { "type": "string", "enum": names }, { "type": "string", "pattern": "^0[xX][0-9a-fA-F]+$" }, { "type": "integer" } ]

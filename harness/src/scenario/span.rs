@@ -54,7 +54,9 @@ impl FromStr for Span {
             }
             let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
             rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let unit = &rest[..unit_len];
             rest = &rest[unit_len..];
             let ms: u64 = match unit {
@@ -66,7 +68,9 @@ impl FromStr for Span {
                 _ => return Err(bad()),
             };
             let add = n.checked_mul(ms).ok_or_else(bad)?;
-            total = total.checked_add(Duration::from_millis(add)).ok_or_else(bad)?;
+            total = total
+                .checked_add(Duration::from_millis(add))
+                .ok_or_else(bad)?;
         }
         Ok(Span(total))
     }
@@ -75,7 +79,12 @@ impl FromStr for Span {
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
-        let units = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")];
+        let units = [
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1_000, "s"),
+        ];
         if ms == 0 {
             return f.write_str("0s");
         }
@@ -125,7 +134,12 @@ mod tests {
 
     #[test]
     fn parses_and_prints() {
-        for (text, ms) in [("250ms", 250), ("30s", 30_000), ("1h30m", 5_400_000), ("2d", 172_800_000)] {
+        for (text, ms) in [
+            ("250ms", 250),
+            ("30s", 30_000),
+            ("1h30m", 5_400_000),
+            ("2d", 172_800_000),
+        ] {
             let s: Span = text.parse().unwrap();
             assert_eq!(s.0.as_millis(), ms);
             assert_eq!(s.to_string(), text);
