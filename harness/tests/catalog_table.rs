@@ -206,11 +206,16 @@ fn cli_explain_answers_and_refuses() {
     let (code, out, _) = cli(&["explain", "0x0FFFFFFFF"]);
     assert_eq!(code, 0);
     assert!(out.contains("0x0FFFFFFF (Unknown_Error"), "{out}");
+    let (carriers, causes) = out
+        .split_once("What makes the reference connector write it:")
+        .expect("explain lists the causes after the events");
     assert_eq!(
-        out.matches("\n    ").count(),
+        carriers.matches("\n    ").count(),
         19,
         "every event carries Unknown_Error: {out}"
     );
+    // Each of the 19 pairs with Unknown_Error has a cause and a scenario that reproduces it.
+    assert_eq!(causes.matches("reproduce: cargo xtask run-scenarios --filter ").count(), 19, "{out}");
 
     let (code, out, _) = cli(&["explain", "1033"]);
     assert_eq!(code, 0);
