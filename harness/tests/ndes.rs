@@ -10,9 +10,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use connector_harness::fakes::api::{ca_paths, ErrorBody, IssueRequest, IssueResponse};
 use connector_harness::fakes::fault::{Fault, FaultKind, NdesOp, Scope};
-use connector_harness::fakes::ndes::{
-    FakeNdes, NdesConfig, NdesOperation, NdesOutcome, CA_CAPS,
-};
+use connector_harness::fakes::ndes::{FakeNdes, NdesConfig, NdesOperation, NdesOutcome, CA_CAPS};
 use connector_harness::fakes::policy::{
     AllowAll, Decision, Issued, PolicyFuture, PolicyModule, Unverified,
 };
@@ -43,8 +41,7 @@ struct StubCa {
 fn sign_csr(csr: &[u8], serial: u64) -> Result<Vec<u8>, String> {
     let key = ISSUING_CA.rcgen_key().map_err(|e| e.to_string())?;
     let ca_der = ISSUING_CA.cert_der().map_err(|e| e.to_string())?;
-    let issuer =
-        rcgen::Issuer::from_ca_cert_der(&ca_der.into(), key).map_err(|e| e.to_string())?;
+    let issuer = rcgen::Issuer::from_ca_cert_der(&ca_der.into(), key).map_err(|e| e.to_string())?;
     let mut params = rcgen::CertificateSigningRequestParams::from_der(&csr.to_vec().into())
         .map_err(|e| e.to_string())?;
     params.params.serial_number = Some(rcgen::SerialNumber::from(serial));
@@ -198,7 +195,9 @@ async fn get_op(url: &str, op: &str) -> (u16, Vec<u8>) {
 
 /// URL-escapes standard base64 (`+`, `/`, `=`).
 fn url_escape(b64: &str) -> String {
-    b64.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
+    b64.replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
 }
 
 struct Dev {
@@ -209,9 +208,12 @@ struct Dev {
 
 fn device(n: usize, challenge: &str) -> Dev {
     let mut rng = Rng::new(100 + n as u64).fork("device");
-    let device =
-        Device::self_signed(fixtures::device_key(n).unwrap(), &format!("device-{n}"), &mut rng)
-            .unwrap();
+    let device = Device::self_signed(
+        fixtures::device_key(n).unwrap(),
+        &format!("device-{n}"),
+        &mut rng,
+    )
+    .unwrap();
     let csr = build_csr(&device.key, &format!("device-{n}"), Some(challenge)).unwrap();
     Dev { device, csr, rng }
 }
@@ -330,9 +332,11 @@ async fn full_enrolment_post_and_get_with_every_client_profile() {
     }
     let recs = ndes.requests();
     assert_eq!(recs.len(), 5);
-    assert!(recs[2..].iter().all(|r| r.operation == NdesOperation::PkiOperation
-        && r.message_type == Some(MessageType::PkcsReq)
-        && matches!(r.outcome, NdesOutcome::Success { .. })));
+    assert!(recs[2..]
+        .iter()
+        .all(|r| r.operation == NdesOperation::PkiOperation
+            && r.message_type == Some(MessageType::PkcsReq)
+            && matches!(r.outcome, NdesOutcome::Success { .. })));
     ndes.shutdown().await;
     ca.task.abort();
 }
@@ -346,9 +350,14 @@ async fn refusal_and_ca_errors_answer_failure_bad_request() {
 
     // Wrong challenge: refused, FAILURE badRequest, no notification.
     let mut d = device(0, "bad");
-    let sent =
-        build_pkcs_req(&d.device, &d.csr, &ra_enc(), &RequestOptions::default(), &mut d.rng)
-            .unwrap();
+    let sent = build_pkcs_req(
+        &d.device,
+        &d.csr,
+        &ra_enc(),
+        &RequestOptions::default(),
+        &mut d.rng,
+    )
+    .unwrap();
     let (code, body) = post_pki(&url, sent.message.clone()).await;
     assert_eq!(code, 200);
     assert_eq!(
@@ -358,10 +367,17 @@ async fn refusal_and_ca_errors_answer_failure_bad_request() {
     assert!(policy.notified.lock().unwrap().is_empty());
 
     // The CA denies, fails, answers garbage, or is gone.
-    let cases: [(Option<u8>, fn(&Issued) -> bool); 4] = [
-        (Some(CA_DENY), |i| matches!(i, Issued::CaDenied { reason } if reason.contains("denied"))),
+    type Expect = fn(&Issued) -> bool;
+    let cases: [(Option<u8>, Expect); 4] = [
+        (
+            Some(CA_DENY),
+            |i| matches!(i, Issued::CaDenied { reason } if reason.contains("denied")),
+        ),
         (Some(CA_FAIL), |i| matches!(i, Issued::CaFailed { .. })),
-        (Some(CA_MALFORMED), |i| matches!(i, Issued::CaFailed { reason } if reason.contains("malformed"))),
+        (
+            Some(CA_MALFORMED),
+            |i| matches!(i, Issued::CaFailed { reason } if reason.contains("malformed")),
+        ),
         (None, |i| matches!(i, Issued::CaFailed { .. })),
     ];
     for (mode, expect) in cases {
@@ -373,9 +389,14 @@ async fn refusal_and_ca_errors_answer_failure_bad_request() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let mut d = device(1, "good");
-        let sent =
-            build_pkcs_req(&d.device, &d.csr, &ra_enc(), &RequestOptions::default(), &mut d.rng)
-                .unwrap();
+        let sent = build_pkcs_req(
+            &d.device,
+            &d.csr,
+            &ra_enc(),
+            &RequestOptions::default(),
+            &mut d.rng,
+        )
+        .unwrap();
         let (code, body) = post_pki(&url, sent.message.clone()).await;
         assert_eq!(code, 200);
         assert_eq!(
@@ -396,8 +417,14 @@ async fn hang_on_each_operation_times_out_and_shutdown_releases_it() {
     let ndes = start("http://127.0.0.1:9", policy, 3).await;
     let url = ndes.url();
     let mut d = device(2, "good");
-    let sent = build_pkcs_req(&d.device, &d.csr, &ra_enc(), &RequestOptions::default(), &mut d.rng)
-        .unwrap();
+    let sent = build_pkcs_req(
+        &d.device,
+        &d.csr,
+        &ra_enc(),
+        &RequestOptions::default(),
+        &mut d.rng,
+    )
+    .unwrap();
     for op in [NdesOp::GetCaCaps, NdesOp::GetCaCert, NdesOp::PkiOperation] {
         inject(&ndes, op, FaultKind::Hang);
     }
@@ -470,8 +497,14 @@ async fn missing_ra_encryption_certificate() {
     assert_eq!(certs.len(), 2);
     assert!(!certs.contains(&ra_enc()));
     let mut d = device(3, "good");
-    let sent = build_pkcs_req(&d.device, &d.csr, &ra_enc(), &RequestOptions::default(), &mut d.rng)
-        .unwrap();
+    let sent = build_pkcs_req(
+        &d.device,
+        &d.csr,
+        &ra_enc(),
+        &RequestOptions::default(),
+        &mut d.rng,
+    )
+    .unwrap();
     let (code, body) = post_pki(&url, sent.message.clone()).await;
     assert_eq!(code, 200);
     assert_eq!(
@@ -500,8 +533,14 @@ async fn missing_ra_signing_certificate() {
     assert_eq!(certs.len(), 2);
     assert!(!certs.contains(&ra_sign()));
     let mut d = device(0, "good");
-    let sent = build_pkcs_req(&d.device, &d.csr, &ra_enc(), &RequestOptions::default(), &mut d.rng)
-        .unwrap();
+    let sent = build_pkcs_req(
+        &d.device,
+        &d.csr,
+        &ra_enc(),
+        &RequestOptions::default(),
+        &mut d.rng,
+    )
+    .unwrap();
     let (code, _) = post_pki(&url, sent.message.clone()).await;
     assert_eq!(code, 500);
     assert_eq!(
@@ -524,19 +563,28 @@ async fn malformed_requests_get_400_or_failure() {
     let good = build_pkcs_req(&d.device, &d.csr, &ra_enc(), &opts, &mut d.rng).unwrap();
 
     // Unreadable: HTTP 400.
-    assert_eq!(post_pki(&url, malformed::truncated(&good.message)).await.0, 400);
+    assert_eq!(
+        post_pki(&url, malformed::truncated(&good.message)).await.0,
+        400
+    );
     let wct = malformed::wrong_content_type(&d.csr, &ra_enc(), &opts, &mut d.rng).unwrap();
     assert_eq!(post_pki(&url, wct).await.0, 400);
     assert_eq!(post_pki(&url, b"hello".to_vec()).await.0, 400);
     let r = http(Duration::from_secs(10))
-        .get(format!("{url}?operation=PKIOperation&message=%%%not-base64!!"))
+        .get(format!(
+            "{url}?operation=PKIOperation&message=%%%not-base64!!"
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     assert_eq!(get_op(&url, "PKIOperation").await.0, 400);
     assert_eq!(get_op(&url, "Explode").await.0, 400);
-    let r = http(Duration::from_secs(10)).get(&url).send().await.unwrap();
+    let r = http(Duration::from_secs(10))
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 400);
 
     // Readable but wrong: signed FAILURE badMessageCheck.
@@ -589,9 +637,14 @@ async fn answers_are_deterministic_for_a_seed() {
         let ca = stub_ca().await;
         let ndes = start(&ca.url, Arc::new(AllowAll::new("t")), 42).await;
         let mut d = device(2, "good");
-        let sent =
-            build_pkcs_req(&d.device, &d.csr, &ra_enc(), &RequestOptions::default(), &mut d.rng)
-                .unwrap();
+        let sent = build_pkcs_req(
+            &d.device,
+            &d.csr,
+            &ra_enc(),
+            &RequestOptions::default(),
+            &mut d.rng,
+        )
+        .unwrap();
         let (_, body) = post_pki(&ndes.url(), sent.message).await;
         ndes.shutdown().await;
         ca.task.abort();

@@ -65,11 +65,15 @@ async fn stub_ca() -> (String, tokio::task::JoinHandle<()>) {
                         .map_err(|e| e.to_string())?;
                     let mut p = rcgen::CertificateSigningRequestParams::from_der(&csr.into())
                         .map_err(|e| e.to_string())?;
-                    p.params.serial_number =
-                        Some(rcgen::SerialNumber::from(serial.fetch_add(1, Ordering::SeqCst)));
+                    p.params.serial_number = Some(rcgen::SerialNumber::from(
+                        serial.fetch_add(1, Ordering::SeqCst),
+                    ));
                     p.params.not_before = rcgen::date_time_ymd(2024, 1, 1);
                     p.params.not_after = rcgen::date_time_ymd(2040, 1, 1);
-                    Ok(p.signed_by(&issuer).map_err(|e| e.to_string())?.der().to_vec())
+                    Ok(p.signed_by(&issuer)
+                        .map_err(|e| e.to_string())?
+                        .der()
+                        .to_vec())
                 })();
                 match signed {
                     Ok(der) => {

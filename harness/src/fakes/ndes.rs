@@ -431,7 +431,7 @@ fn bad_request_op(s: &Shared, op: &str, reason: &str) -> Response {
 
 /// The CA's answer to an issue request.
 enum CaAnswer {
-    Issued(IssueResponse, Certificate),
+    Issued(Box<(IssueResponse, Certificate)>),
     Denied(String),
     Failed(String),
 }
@@ -464,7 +464,7 @@ async fn ca_issue(s: &Shared, template: &str, csr: &[u8]) -> CaAnswer {
             .map_err(|e| e.to_string())
             .and_then(|der| Certificate::from_der(&der).map_err(|e| e.to_string()));
         match cert {
-            Ok(c) => CaAnswer::Issued(issued, c),
+            Ok(c) => CaAnswer::Issued(Box::new((issued, c))),
             Err(e) => CaAnswer::Failed(format!("malformed certificate from the CA: {e}")),
         }
     } else if code.is_client_error() {
@@ -604,15 +604,18 @@ async fn pki_operation(s: &Shared, bytes: &[u8]) -> Response {
         }
     };
     let (issued, cert) = match ca_issue(s, &template, &csr).await {
-        CaAnswer::Issued(r, c) => (
-            Issued::Issued {
-                thumbprint: r.thumbprint.clone(),
-                serial_number: r.serial_number.clone(),
-                not_after: r.not_after.clone(),
-                ca_name: s.config.ca_name.clone(),
-            },
-            Some((r, c)),
-        ),
+        CaAnswer::Issued(rc) => {
+            let (r, c) = *rc;
+            (
+                Issued::Issued {
+                    thumbprint: r.thumbprint.clone(),
+                    serial_number: r.serial_number.clone(),
+                    not_after: r.not_after.clone(),
+                    ca_name: s.config.ca_name.clone(),
+                },
+                Some((r, c)),
+            )
+        }
         CaAnswer::Denied(reason) => (Issued::CaDenied { reason }, None),
         CaAnswer::Failed(reason) => (Issued::CaFailed { reason }, None),
     };

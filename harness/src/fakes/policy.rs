@@ -56,8 +56,7 @@ pub enum Issued {
 }
 
 /// A boxed, sendable future returned by [`PolicyModule`] methods.
-pub type PolicyFuture<'a, T> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub type PolicyFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// The NDES policy module (Intune's certificate registration point plug-in).
 pub trait PolicyModule: Send + Sync + 'static {

@@ -45,7 +45,8 @@ impl Tlv {
     /// Parses exactly one element filling `input`.
     pub fn parse(input: &[u8]) -> Result<Tlv, ScepError> {
         let mut pos = 0;
-        let tlv = parse_one(input, &mut pos, 0)?.ok_or_else(|| err("unexpected end-of-contents"))?;
+        let tlv =
+            parse_one(input, &mut pos, 0)?.ok_or_else(|| err("unexpected end-of-contents"))?;
         if pos != input.len() {
             return Err(err(format!(
                 "{} trailing bytes after the top-level element",

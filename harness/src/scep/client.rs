@@ -215,9 +215,13 @@ pub fn read_cert_rep(
             ));
         }
     }
-    match msg.pki_status.ok_or(ScepError::MissingAttribute("pkiStatus"))? {
+    match msg
+        .pki_status
+        .ok_or(ScepError::MissingAttribute("pkiStatus"))?
+    {
         PkiStatus::Failure => Ok(CertRepOutcome::Failure(
-            msg.fail_info.ok_or(ScepError::MissingAttribute("failInfo"))?,
+            msg.fail_info
+                .ok_or(ScepError::MissingAttribute("failInfo"))?,
         )),
         PkiStatus::Pending => Ok(CertRepOutcome::Pending),
         PkiStatus::Success => {

@@ -6,8 +6,8 @@ use cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::enveloped_data::{
-    EncryptedContentInfo, EnvelopedData, KeyTransRecipientInfo, RecipientIdentifier,
-    RecipientInfo, RecipientInfos,
+    EncryptedContentInfo, EnvelopedData, KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo,
+    RecipientInfos,
 };
 use der::asn1::{Any, OctetString, SetOfVec};
 use der::{Decode, Encode, Tag, Tagged};

@@ -57,7 +57,7 @@ pub struct Decrypted {
     pub cipher: ContentCipher,
 }
 
-fn first_value<'a>(attrs: &'a Attributes, oid: der::oid::ObjectIdentifier) -> Option<&'a Any> {
+fn first_value(attrs: &Attributes, oid: der::oid::ObjectIdentifier) -> Option<&Any> {
     attrs
         .iter()
         .find(|a| a.oid == oid)
@@ -96,10 +96,12 @@ fn number_attr(
 ) -> Result<Option<u32>, ScepError> {
     text_attr(attrs, oid, name)?
         .map(|s| {
-            s.trim().parse::<u32>().map_err(|_| ScepError::BadAttribute {
-                name,
-                why: format!("`{s}` is not a decimal number"),
-            })
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| ScepError::BadAttribute {
+                    name,
+                    why: format!("`{s}` is not a decimal number"),
+                })
         })
         .transpose()
 }
@@ -174,10 +176,9 @@ impl PkiMessage {
             .cloned()
             .ok_or(ScepError::UnknownSigner)?;
         let digest = DigestAlg::from_oid(&si.digest_alg.oid)?;
-        let attrs = si
-            .signed_attrs
-            .as_ref()
-            .ok_or(ScepError::MissingAttribute("signedAttrs (RFC 8894 requires them)"))?;
+        let attrs = si.signed_attrs.as_ref().ok_or(ScepError::MissingAttribute(
+            "signedAttrs (RFC 8894 requires them)",
+        ))?;
         let signed_attrs_der = raw_signed_attrs(&tree).ok_or(ScepError::MissingAttribute(
             "signedAttrs (RFC 8894 requires them)",
         ))?;

@@ -338,8 +338,7 @@ pub mod oids {
     /// des-ede3-cbc.
     pub const DES_EDE3_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.3.7");
     /// aes128-CBC.
-    pub const AES128_CBC: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.2");
+    pub const AES128_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.2");
     /// aes192-CBC.
     pub const AES192_CBC: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.22");
@@ -347,6 +346,5 @@ pub mod oids {
     pub const AES256_CBC: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.42");
     /// subjectKeyIdentifier extension.
-    pub const SUBJECT_KEY_IDENTIFIER: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("2.5.29.14");
+    pub const SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
 }

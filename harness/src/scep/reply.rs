@@ -106,7 +106,10 @@ pub(crate) fn signed_message(
     tamper: bool,
 ) -> Result<Vec<u8>, ScepError> {
     let mut list = vec![
-        attribute(oids::CONTENT_TYPE, Any::encode_from(&oids::DATA).map_err(build_err)?)?,
+        attribute(
+            oids::CONTENT_TYPE,
+            Any::encode_from(&oids::DATA).map_err(build_err)?,
+        )?,
         attribute(
             oids::MESSAGE_DIGEST,
             octets(&digest.digest(content.unwrap_or_default()))?,
@@ -122,13 +125,23 @@ pub(crate) fn signed_message(
         list.push(attribute(oids::RECIPIENT_NONCE, octets(n)?)?);
     }
     if let Some(s) = attrs.pki_status {
-        list.push(attribute(oids::PKI_STATUS, printable(&s.code().to_string())?)?);
+        list.push(attribute(
+            oids::PKI_STATUS,
+            printable(&s.code().to_string())?,
+        )?);
     }
     if let Some(f) = attrs.fail_info {
-        list.push(attribute(oids::FAIL_INFO, printable(&f.code().to_string())?)?);
+        list.push(attribute(
+            oids::FAIL_INFO,
+            printable(&f.code().to_string())?,
+        )?);
     }
     let signed_attrs = SetOfVec::try_from(list).map_err(build_err)?;
-    let mut signature = sign(signer.key, digest, &signed_attrs.to_der().map_err(build_err)?)?;
+    let mut signature = sign(
+        signer.key,
+        digest,
+        &signed_attrs.to_der().map_err(build_err)?,
+    )?;
     if tamper {
         if let Some(b) = signature.last_mut() {
             *b ^= 0x01;

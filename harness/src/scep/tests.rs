@@ -17,8 +17,7 @@ use crate::pki::{build_csr, read_csr};
 use crate::sim::Rng;
 
 fn capture() -> Option<PathBuf> {
-    crate::testing::shared_dir("fixtures/scep-micromdm")
-        .map(|d| d.join("fixtures/scep-micromdm"))
+    crate::testing::shared_dir("fixtures/scep-micromdm").map(|d| d.join("fixtures/scep-micromdm"))
 }
 
 fn file(dir: &std::path::Path, name: &str) -> Vec<u8> {
@@ -46,8 +45,16 @@ fn micromdm_pkcsreq_verifies_and_decrypts_with_the_server_key() {
     // `wrong`, but its bytes carry CN=dev-0001, challenge TEST-ONLY-secret and device 1's
     // key (same transactionID, other senderNonce); openssl agrees. Test what the bytes hold.
     for (name, cn, challenge) in [
-        ("pkcsreq-valid-challenge.der", "dev-0001", "TEST-ONLY-secret"),
-        ("pkcsreq-wrong-challenge.der", "dev-0001", "TEST-ONLY-secret"),
+        (
+            "pkcsreq-valid-challenge.der",
+            "dev-0001",
+            "TEST-ONLY-secret",
+        ),
+        (
+            "pkcsreq-wrong-challenge.der",
+            "dev-0001",
+            "TEST-ONLY-secret",
+        ),
     ] {
         let msg = PkiMessage::parse(&file(&dir, name)).unwrap();
         assert_eq!(msg.message_type, MessageType::PkcsReq);
@@ -87,10 +94,9 @@ fn micromdm_certreps_decode_with_the_device_keys() {
         transaction_id: req.transaction_id.clone(),
         sender_nonce: req.sender_nonce.clone(),
     };
-    let issued = fixtures::pem_to_der(
-        &String::from_utf8(file(&dir, "device-0001-issued.pem")).unwrap(),
-    )
-    .unwrap();
+    let issued =
+        fixtures::pem_to_der(&String::from_utf8(file(&dir, "device-0001-issued.pem")).unwrap())
+            .unwrap();
     match read_cert_rep(&file(&dir, "certrep-success.der"), &device, &sent, None).unwrap() {
         CertRepOutcome::Success {
             certificate_der,
@@ -144,11 +150,23 @@ fn round_trip_with_every_cipher_and_digest() {
         Device::self_signed(fixtures::device_key(0).unwrap(), "device-0", &mut rng).unwrap();
     let csr = build_csr(&device.key, "device-0", Some("pw-1")).unwrap();
     for (cipher, digest, reply_digest) in [
-        (ContentCipher::Aes128Cbc, DigestAlg::Sha256, DigestAlg::Sha256),
+        (
+            ContentCipher::Aes128Cbc,
+            DigestAlg::Sha256,
+            DigestAlg::Sha256,
+        ),
         (ContentCipher::DesCbc, DigestAlg::Sha1, DigestAlg::Sha1),
         (ContentCipher::Des3Cbc, DigestAlg::Sha1, DigestAlg::Sha1),
-        (ContentCipher::Aes256Cbc, DigestAlg::Sha512, DigestAlg::Sha256),
-        (ContentCipher::Aes192Cbc, DigestAlg::Sha256, DigestAlg::Sha256),
+        (
+            ContentCipher::Aes256Cbc,
+            DigestAlg::Sha512,
+            DigestAlg::Sha256,
+        ),
+        (
+            ContentCipher::Aes192Cbc,
+            DigestAlg::Sha256,
+            DigestAlg::Sha256,
+        ),
     ] {
         let opts = RequestOptions { cipher, digest };
         // Encrypted to every GetCACert certificate, as micromdm does.
@@ -212,8 +230,7 @@ fn round_trip_with_every_cipher_and_digest() {
 fn replies_are_deterministic_for_a_seed() {
     let run = || {
         let mut rng = Rng::new(5);
-        let device =
-            Device::self_signed(fixtures::device_key(1).unwrap(), "d", &mut rng).unwrap();
+        let device = Device::self_signed(fixtures::device_key(1).unwrap(), "d", &mut rng).unwrap();
         let csr = build_csr(&device.key, "d", Some("x")).unwrap();
         let ra_enc = RA_ENCRYPTION.certificate().unwrap();
         client::build_pkcs_req(&device, &csr, &ra_enc, &RequestOptions::default(), &mut rng)
