@@ -656,3 +656,75 @@ async fn answers_are_deterministic_for_a_seed() {
     assert_eq!(a, b);
     let _ = a.to_der();
 }
+
+#[tokio::test]
+async fn renewal_is_issued_and_other_message_types_are_refused() {
+    let ca = stub_ca().await;
+    let policy = Arc::new(Recording::default());
+    let ndes = start(&ca.url, policy.clone(), 8).await;
+    let url = ndes.url();
+    let mut d = device(3, "good");
+    let renewal = build_request(
+        &d.device,
+        MessageType::RenewalReq,
+        &d.csr,
+        &[&ra_enc()],
+        &RequestOptions::default(),
+        &mut d.rng,
+    )
+    .unwrap();
+    let (code, body) = post_pki(&url, renewal.message.clone()).await;
+    assert_eq!(code, 200);
+    assert!(matches!(
+        read_cert_rep(&body, &d.device, &renewal, Some(&ra_sign())).unwrap(),
+        CertRepOutcome::Success { .. }
+    ));
+    let get_cert = build_request(
+        &d.device,
+        MessageType::GetCert,
+        &d.csr,
+        &[&ra_enc()],
+        &RequestOptions::default(),
+        &mut d.rng,
+    )
+    .unwrap();
+    let (code, body) = post_pki(&url, get_cert.message.clone()).await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        read_cert_rep(&body, &d.device, &get_cert, Some(&ra_sign())).unwrap(),
+        CertRepOutcome::Failure(FailInfo::BadRequest)
+    );
+    let recs = ndes.requests();
+    assert_eq!(recs[0].message_type, Some(MessageType::RenewalReq));
+    assert_eq!(recs[1].message_type, Some(MessageType::GetCert));
+    ndes.shutdown().await;
+    ca.task.abort();
+}
+
+#[tokio::test]
+async fn captured_micromdm_request_for_another_server_gets_a_signed_failure() {
+    let Some(shared) = connector_harness::testing::shared_dir("fixtures/scep-micromdm") else {
+        return;
+    };
+    let bytes =
+        std::fs::read(shared.join("fixtures/scep-micromdm/pkcsreq-valid-challenge.der")).unwrap();
+    let policy = Arc::new(Recording::default());
+    let ndes = start("http://127.0.0.1:9", policy.clone(), 9).await;
+    // Real micromdm bytes (BER, SHA-1, DES) encrypted to micromdm's own CA, not our RA.
+    let (code, body) = post_pki(&ndes.url(), bytes.clone()).await;
+    assert_eq!(code, 200);
+    let req = PkiMessage::parse(&bytes).unwrap();
+    let rep = PkiMessage::parse(&body).unwrap();
+    assert_eq!(rep.signer, ra_sign());
+    assert_eq!(rep.transaction_id, req.transaction_id);
+    assert_eq!(rep.recipient_nonce.as_ref(), Some(&req.sender_nonce));
+    assert_eq!(rep.fail_info, Some(FailInfo::BadMessageCheck));
+    assert_eq!(rep.digest, connector_harness::scep::DigestAlg::Sha1);
+    let unverified = policy.unverified.lock().unwrap().clone();
+    assert!(
+        matches!(&unverified[..], [(Some(t), Unverified::Undecodable(why))]
+            if *t == req.transaction_id && why.contains("not for us")),
+        "{unverified:?}"
+    );
+    ndes.shutdown().await;
+}
