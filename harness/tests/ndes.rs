@@ -31,6 +31,7 @@ const CA_OK: u8 = 0;
 const CA_DENY: u8 = 1;
 const CA_FAIL: u8 = 2;
 const CA_MALFORMED: u8 = 3;
+const CA_HANG: u8 = 4;
 
 struct StubCa {
     url: String,
@@ -76,6 +77,10 @@ async fn stub_ca() -> StubCa {
                         .into_response(),
                     CA_FAIL => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
                     CA_MALFORMED => (StatusCode::OK, "{not json").into_response(),
+                    CA_HANG => {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        (StatusCode::OK, "late").into_response()
+                    }
                     _ => {
                         let csr = unb64(&req.csr).unwrap_or_default();
                         match sign_csr(&csr, serial.fetch_add(1, Ordering::SeqCst)) {
@@ -193,6 +198,14 @@ async fn get_op(url: &str, op: &str) -> (u16, Vec<u8>) {
     (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
 }
 
+/// The URL of a port nobody listens on.
+async fn closed_port_url() -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    drop(l);
+    url
+}
+
 /// URL-escapes standard base64 (`+`, `/`, `=`).
 fn url_escape(b64: &str) -> String {
     b64.replace('+', "%2B")
@@ -249,8 +262,17 @@ async fn full_enrolment_post_and_get_with_every_client_profile() {
     let (code, caps) = get_op(&url, "GetCACaps").await;
     assert_eq!(code, 200);
     assert_eq!(String::from_utf8(caps).unwrap(), CA_CAPS);
-    let (code, body) = get_op(&url, "GetCACert").await;
-    assert_eq!(code, 200);
+    let r = http(Duration::from_secs(10))
+        .get(format!("{url}?operation=GetCACert"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/x-x509-ca-ra-cert"
+    );
+    let body = r.bytes().await.unwrap().to_vec();
     let certs = parse_ca_certs(&body).unwrap();
     assert_eq!(certs.len(), 3);
     assert!(certs.contains(&ra_enc()) && certs.contains(&ra_sign()));
@@ -368,7 +390,8 @@ async fn refusal_and_ca_errors_answer_failure_bad_request() {
 
     // The CA denies, fails, answers garbage, or is gone.
     type Expect = fn(&Issued) -> bool;
-    let cases: [(Option<u8>, Expect); 4] = [
+    let cases: [(Option<u8>, Expect); 5] = [
+        (Some(CA_HANG), |i| matches!(i, Issued::CaFailed { .. })),
         (
             Some(CA_DENY),
             |i| matches!(i, Issued::CaDenied { reason } if reason.contains("denied")),
@@ -378,16 +401,35 @@ async fn refusal_and_ca_errors_answer_failure_bad_request() {
             Some(CA_MALFORMED),
             |i| matches!(i, Issued::CaFailed { reason } if reason.contains("malformed")),
         ),
-        (None, |i| matches!(i, Issued::CaFailed { .. })),
+        (
+            None,
+            |i| matches!(i, Issued::CaFailed { reason } if reason.contains("unreachable")),
+        ),
     ];
+    let gone = start(&closed_port_url().await, policy.clone(), 2).await;
+    let quick = FakeNdes::start(
+        NdesConfig {
+            ca_url: ca.url.clone(),
+            timeout: Duration::from_millis(300),
+            ..NdesConfig::default()
+        },
+        policy.clone(),
+        Rng::new(2),
+    )
+    .await
+    .unwrap();
     for (mode, expect) in cases {
-        match mode {
-            Some(m) => ca.mode.store(m, Ordering::SeqCst),
-            None => ca.task.abort(),
-        }
-        if mode.is_none() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let target = match mode {
+            Some(CA_HANG) => {
+                ca.mode.store(CA_HANG, Ordering::SeqCst);
+                &quick.url()
+            }
+            Some(m) => {
+                ca.mode.store(m, Ordering::SeqCst);
+                &url
+            }
+            None => &gone.url(),
+        };
         let mut d = device(1, "good");
         let sent = build_pkcs_req(
             &d.device,
@@ -397,7 +439,7 @@ async fn refusal_and_ca_errors_answer_failure_bad_request() {
             &mut d.rng,
         )
         .unwrap();
-        let (code, body) = post_pki(&url, sent.message.clone()).await;
+        let (code, body) = post_pki(target, sent.message.clone()).await;
         assert_eq!(code, 200);
         assert_eq!(
             read_cert_rep(&body, &d.device, &sent, Some(&ra_sign())).unwrap(),
@@ -409,6 +451,9 @@ async fn refusal_and_ca_errors_answer_failure_bad_request() {
         assert!(expect(outcome), "{outcome:?}");
     }
     ndes.shutdown().await;
+    gone.shutdown().await;
+    quick.shutdown().await;
+    ca.task.abort();
 }
 
 #[tokio::test]
@@ -447,13 +492,17 @@ async fn hang_on_each_operation_times_out_and_shutdown_releases_it() {
             .get(format!("{url}?operation=GetCACaps"))
             .send(),
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let hung = ndes
-        .requests()
-        .iter()
-        .filter(|r| r.outcome == NdesOutcome::Hung)
-        .count();
-    assert_eq!(hung, 4);
+    let hung = || {
+        ndes.requests()
+            .iter()
+            .filter(|r| r.outcome == NdesOutcome::Hung)
+            .count()
+    };
+    let t = Instant::now();
+    while hung() < 4 && t.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(hung(), 4);
     let t = Instant::now();
     ndes.shutdown().await;
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
