@@ -604,8 +604,8 @@ async fn pki_operation(s: &Shared, bytes: &[u8]) -> Response {
         }
     };
     let (issued, cert) = match ca_issue(s, &template, &csr).await {
-        CaAnswer::Issued(rc) => {
-            let (r, c) = *rc;
+        CaAnswer::Issued(answer) => {
+            let (r, c) = *answer;
             (
                 Issued::Issued {
                     thumbprint: r.thumbprint.clone(),
