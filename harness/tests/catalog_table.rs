@@ -215,7 +215,13 @@ fn cli_explain_answers_and_refuses() {
         "every event carries Unknown_Error: {out}"
     );
     // Each of the 19 pairs with Unknown_Error has a cause and a scenario that reproduces it.
-    assert_eq!(causes.matches("reproduce: cargo xtask run-scenarios --filter ").count(), 19, "{out}");
+    assert_eq!(
+        causes
+            .matches("reproduce: cargo xtask run-scenarios --filter ")
+            .count(),
+        19,
+        "{out}"
+    );
 
     let (code, out, _) = cli(&["explain", "1033"]);
     assert_eq!(code, 0);

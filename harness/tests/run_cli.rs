@@ -19,7 +19,11 @@ fn harness(args: &[&str]) -> (i32, String, String) {
         .env("NO_COLOR", "1")
         .output()
         .expect("the harness binary runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -31,9 +35,14 @@ fn shards_together_select_every_scenario_once() {
     for i in 1..=3 {
         let shard = format!("{i}/3");
         let cli = Cli::parse_from(["connector-harness", "run", "--shard", shard.as_str()]);
-        let Sub::Run(args) = cli.command else { panic!("parsed as run") };
+        let Sub::Run(args) = cli.command else {
+            panic!("parsed as run")
+        };
         let (chosen, full) = select(load_all(&dir).expect("loads"), &args);
-        assert!(!full && !chosen.is_empty(), "shard {shard} is a proper part");
+        assert!(
+            !full && !chosen.is_empty(),
+            "shard {shard} is a proper part"
+        );
         seen.extend(chosen.into_iter().map(|l| l.scenario.name));
     }
     seen.sort();
@@ -68,10 +77,13 @@ fn reports_have_one_entry_per_scenario() {
     assert!(out.contains("partial run: not gated"), "{out}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<testcase ").count(), 6, "{xml}");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let list = report["scenarios"].as_array().unwrap();
     assert_eq!(list.len(), 6);
-    assert!(list.iter().all(|s| s["status"] == "passed" && s["event_count"].as_u64().unwrap() > 0));
+    assert!(list
+        .iter()
+        .all(|s| s["status"] == "passed" && s["event_count"].as_u64().unwrap() > 0));
     assert_eq!(report["coverage"]["matrix"].as_array().unwrap().len(), 48);
 }
 
@@ -82,8 +94,16 @@ fn one_scenario_tree(name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let sn = tmp.path().join("snapshots");
     std::fs::create_dir_all(&sc).unwrap();
     std::fs::create_dir_all(&sn).unwrap();
-    std::fs::copy(root().join(format!("scenarios/{name}.yaml")), sc.join(format!("{name}.yaml"))).unwrap();
-    std::fs::copy(root().join(format!("snapshots/{name}.snap")), sn.join(format!("{name}.snap"))).unwrap();
+    std::fs::copy(
+        root().join(format!("scenarios/{name}.yaml")),
+        sc.join(format!("{name}.yaml")),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join(format!("snapshots/{name}.snap")),
+        sn.join(format!("{name}.snap")),
+    )
+    .unwrap();
     (tmp, sc, sn)
 }
 
@@ -91,22 +111,48 @@ fn one_scenario_tree(name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
 fn a_changed_snapshot_fails_with_a_diff_and_the_rerun_command() {
     let (_tmp, sc, sn) = one_scenario_tree("pkcs-issue");
     let snap = sn.join("pkcs-issue.snap");
-    let text = std::fs::read_to_string(&snap).unwrap().replace("laptop-1", "laptop-2");
+    let text = std::fs::read_to_string(&snap)
+        .unwrap()
+        .replace("laptop-1", "laptop-2");
     std::fs::write(&snap, text).unwrap();
-    let (code, out, err) = harness(&["run", "--scenarios", sc.to_str().unwrap(), "--snapshots", sn.to_str().unwrap()]);
+    let (code, out, err) = harness(&[
+        "run",
+        "--scenarios",
+        sc.to_str().unwrap(),
+        "--snapshots",
+        sn.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{out}\n{err}");
-    assert!(err.contains("-  device_id: laptop-2") || err.contains("-    device_id: laptop-2"), "{err}");
-    assert!(err.contains("rerun: cargo xtask run-scenarios --filter pkcs-issue --seed 1"), "{err}");
-    assert!(!sn.join("pkcs-issue.snap.new").exists(), "nothing is written in CI");
+    assert!(
+        err.contains("-  device_id: laptop-2") || err.contains("-    device_id: laptop-2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rerun: cargo xtask run-scenarios --filter pkcs-issue --seed 1"),
+        "{err}"
+    );
+    assert!(
+        !sn.join("pkcs-issue.snap.new").exists(),
+        "nothing is written in CI"
+    );
 }
 
 #[test]
 fn an_orphan_snapshot_fails_the_run() {
     let (_tmp, sc, sn) = one_scenario_tree("pkcs-issue");
     std::fs::write(sn.join("gone.snap"), "---\n---\n").unwrap();
-    let (code, out, err) = harness(&["run", "--scenarios", sc.to_str().unwrap(), "--snapshots", sn.to_str().unwrap()]);
+    let (code, out, err) = harness(&[
+        "run",
+        "--scenarios",
+        sc.to_str().unwrap(),
+        "--snapshots",
+        sn.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{out}\n{err}");
-    assert!(err.contains("snapshot with no scenario") && err.contains("gone.snap"), "{err}");
+    assert!(
+        err.contains("snapshot with no scenario") && err.contains("gone.snap"),
+        "{err}"
+    );
 }
 
 #[test]
