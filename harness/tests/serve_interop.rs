@@ -53,6 +53,7 @@ fn scepclient(exe: &Path, url: &str, challenge: &str, dir: &Path) -> std::proces
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("scepclient did not finish within 20 s");
 }
 
