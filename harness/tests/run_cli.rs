@@ -167,11 +167,26 @@ fn the_committed_schema_is_what_schema_prints() {
     let (code, out, _) = harness(&["schema"]);
     assert_eq!(code, 0);
     let committed = std::fs::read_to_string(root().join("scenarios/scenario.schema.json")).unwrap();
-    assert_eq!(out, committed, "regenerate: cargo run -p connector-harness -- schema > scenarios/scenario.schema.json");
+    assert_eq!(
+        out, committed,
+        "regenerate: cargo run -p connector-harness -- schema > scenarios/scenario.schema.json"
+    );
     let first_lines: Vec<String> = load_all(&root().join("scenarios"))
         .unwrap()
         .iter()
-        .map(|l| std::fs::read_to_string(&l.file).unwrap().lines().next().unwrap_or_default().to_string())
+        .map(|l| {
+            std::fs::read_to_string(&l.file)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
-    assert!(first_lines.iter().all(|l| l == "# yaml-language-server: $schema=./scenario.schema.json"), "every scenario points editors at the schema");
+    assert!(
+        first_lines
+            .iter()
+            .all(|l| l == "# yaml-language-server: $schema=./scenario.schema.json"),
+        "every scenario points editors at the schema"
+    );
 }

@@ -146,6 +146,17 @@ impl Connector {
         self.revoke_cycle().await;
     }
 
+    /// Headers of every CA call: the RA client-authentication certificate, when the connector
+    /// holds it (a DigiCert-style CA demands it).
+    pub(crate) fn ca_headers(&self) -> Vec<(&'static str, String)> {
+        match crate::fixtures::DIGICERT_RA.cert_der() {
+            Ok(der) if self.config.ra_certificate => {
+                vec![(crate::fakes::api::CLIENT_CERT_HEADER, crate::pki::b64(&der))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The only place the connector writes an event.
     pub(crate) fn emit(&self, cause: Cause, details: Details) {
         let pair = cause.pair();

@@ -7,7 +7,6 @@ use crate::event::Details;
 use crate::fakes::api::{
     ca_paths, ca_request_error, intune_paths, CaRequest, CaRequestResult, DownloadCaRequests,
     DownloadParameters, IssueRequest, IssueResponse, PkcsParameters, UploadCaResults,
-    CLIENT_CERT_HEADER,
 };
 
 use super::cause::Cause;
@@ -102,12 +101,7 @@ impl Connector {
         let base = base
             .with(Detail::CaName, params.ca_name.clone())
             .with(Detail::TemplateName, params.template_name.clone());
-        let mut headers = Vec::new();
-        if self.config.ra_certificate {
-            if let Ok(der) = crate::fixtures::DIGICERT_RA.cert_der() {
-                headers.push((CLIENT_CERT_HEADER, crate::pki::b64(&der)));
-            }
-        }
+        let headers = self.ca_headers();
         let body = IssueRequest {
             template: params.template_name.clone(),
             csr: params.certificate_request.clone(),

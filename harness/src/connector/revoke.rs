@@ -6,7 +6,7 @@ use crate::event::Details;
 use crate::fakes::api::{
     ca_paths, ca_request_error, intune_paths, DownloadRevocationRequests,
     RevocationDownloadParameters, RevocationRequest, RevocationResult, RevokeRequest,
-    RevokeResponse, UploadRevocationResults, CLIENT_CERT_HEADER,
+    RevokeResponse, UploadRevocationResults,
 };
 
 use super::cause::Cause;
@@ -93,12 +93,7 @@ impl Connector {
             .with(Detail::CaName, ca_name)
             .with(Detail::SerialNumber, req.serial_number.clone())
             .with(Detail::RequestId, req.request_context.clone());
-        let mut headers = Vec::new();
-        if self.config.ra_certificate {
-            if let Ok(der) = crate::fixtures::DIGICERT_RA.cert_der() {
-                headers.push((CLIENT_CERT_HEADER, crate::pki::b64(&der)));
-            }
-        }
+        let headers = self.ca_headers();
         let body = RevokeRequest {
             serial_number: req.serial_number.clone(),
             reason: 0,
