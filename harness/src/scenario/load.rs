@@ -195,17 +195,10 @@ fn check(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
             None,
         ));
     }
-    let templates: Vec<&str> = s
-        .setup
-        .ca
-        .templates
-        .iter()
-        .map(|t| t.name.as_str())
-        .collect();
     let mut running = false;
     let mut pkcs_devices: Vec<String> = Vec::new();
     for step in &s.steps {
-        check_step(src, step, &mut running, &mut pkcs_devices, &templates)?;
+        check_step(src, step, &mut running, &mut pkcs_devices)?;
     }
     Ok(())
 }
@@ -215,7 +208,6 @@ fn check_step(
     step: &Spanned<Step>,
     running: &mut bool,
     pkcs_devices: &mut Vec<String>,
-    templates: &[&str],
 ) -> Result<(), ScenarioError> {
     let loc = step.referenced;
     let needs_running = |what: &str| -> Result<(), ScenarioError> {
@@ -263,9 +255,6 @@ fn check_step(
         Step::QueuePkcs(q) => {
             if q.count == 0 {
                 return Err(src.at(loc, "`count` must be at least 1", None));
-            }
-            if !q.corrupt && !templates.contains(&q.template.as_str()) {
-                // Allowed on purpose: an unknown template is how a scenario makes the CA deny.
             }
             for d in expand(&q.device, q.count) {
                 pkcs_devices.push(d);
