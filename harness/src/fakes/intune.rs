@@ -69,6 +69,18 @@ pub struct IntuneConfig {
     pub tenant_id: Option<String>,
 }
 
+/// Hands out up to `max` queued requests, oldest first; they stay queued until answered.
+fn hand_out<T: Clone>(queue: &mut [Pending<T>], max: u32) -> Vec<T> {
+    queue
+        .iter_mut()
+        .take(max as usize)
+        .map(|p| {
+            p.handouts += 1;
+            p.request.clone()
+        })
+        .collect()
+}
+
 struct Pending<T> {
     request: T,
     handouts: u32,
@@ -236,17 +248,7 @@ impl Inner {
                 format!("maxMessages {max} is not in 1–500"),
             ));
         }
-        let mut state = self.state();
-        let out: Vec<CaRequest> = state
-            .pkcs
-            .iter_mut()
-            .take(max as usize)
-            .map(|p| {
-                p.handouts += 1;
-                p.request.clone()
-            })
-            .collect();
-        Ok(ok_json(out))
+        Ok(ok_json(hand_out(&mut self.state().pkcs, max)))
     }
 
     fn upload_results(&self, req: &Request) -> Result<ResponseTemplate, Reject> {
@@ -283,17 +285,7 @@ impl Inner {
                 format!("maxRequests {max} is not in 1–500"),
             ));
         }
-        let mut state = self.state();
-        let out: Vec<RevocationRequest> = state
-            .revocations
-            .iter_mut()
-            .take(max as usize)
-            .map(|p| {
-                p.handouts += 1;
-                p.request.clone()
-            })
-            .collect();
-        Ok(ok_json(out))
+        Ok(ok_json(hand_out(&mut self.state().revocations, max)))
     }
 
     fn upload_revocation_results(&self, req: &Request) -> Result<ResponseTemplate, Reject> {
