@@ -24,6 +24,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod connector;
+pub mod contract;
 pub mod event;
 pub mod fakes;
 pub mod fixtures;
@@ -33,3 +34,4 @@ pub mod scenario;
 pub mod scep;
 pub mod sim;
 pub mod testing;
+pub mod transport;

@@ -4,12 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use connector_harness::fakes::api::{
+use connector_harness::contract::ca::CaJournalEntry;
+use connector_harness::contract::ca::{
     ca_paths, ErrorBody, IssueRequest, IssueResponse, RevokeRequest, RevokeResponse,
     StatusResponse, CLIENT_CERT_HEADER,
 };
-use connector_harness::fakes::ca::{CaConfig, CaJournalEntry, CaKind, FakeCa};
-use connector_harness::fakes::fault::{CaOp, Fault, FaultKind, FaultTarget, KindName, Scope};
+use connector_harness::contract::fault::{CaOp, Fault, FaultKind, FaultTarget, KindName, Scope};
+use connector_harness::fakes::ca::{CaConfig, CaKind, FakeCa};
 use connector_harness::fakes::FakeError;
 use connector_harness::fixtures::{self, DIGICERT_RA, ISSUING_CA, ROOT_CA};
 use connector_harness::pki;

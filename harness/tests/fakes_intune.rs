@@ -4,7 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use connector_harness::fakes::api::{
+use connector_harness::contract::fault::{
+    Fault, FaultKind, FaultTarget, IntuneOp, KindName, Scope,
+};
+use connector_harness::contract::intune::{
     ca_request_error, intune_paths as P, CaRequest, CaRequestResult, Checkin, DownloadCaRequests,
     DownloadParameters, DownloadRevocationRequests, FailureNotification, FailureNotificationBody,
     IntuneError, IntuneSnapshot, MintChallenge, MintedChallenge, PkcsParameters, QueuePkcs,
@@ -12,7 +15,6 @@ use connector_harness::fakes::api::{
     RevocationResult, ScepResponse, SuccessNotification, SuccessNotificationBody, UploadCaResults,
     UploadRevocationResults, ValidateBody, ValidateRequest,
 };
-use connector_harness::fakes::fault::{Fault, FaultKind, FaultTarget, IntuneOp, KindName, Scope};
 use connector_harness::fakes::intune::{FakeIntune, IntuneConfig};
 use connector_harness::fakes::FakeError;
 use connector_harness::fixtures::{self, CONNECTOR, ISSUING_CA};

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use connector_harness::fakes::api::{ca_paths, ErrorBody, IssueRequest, IssueResponse};
-use connector_harness::fakes::fault::{Fault, FaultKind, NdesOp, Scope};
-use connector_harness::fakes::ndes::{FakeNdes, NdesConfig, NdesOperation, NdesOutcome, CA_CAPS};
-use connector_harness::fakes::policy::{
+use connector_harness::contract::ca::{ca_paths, ErrorBody, IssueRequest, IssueResponse};
+use connector_harness::contract::fault::{Fault, FaultKind, NdesOp, Scope};
+use connector_harness::contract::policy::{
     AllowAll, Decision, Issued, PolicyFuture, PolicyModule, Unverified,
 };
+use connector_harness::fakes::ndes::{FakeNdes, NdesConfig, NdesOperation, NdesOutcome, CA_CAPS};
 use connector_harness::fixtures::{self, ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
 use connector_harness::pki::{b64, build_csr, read_csr, serial_hex, thumbprint, unb64};
 use connector_harness::scep::client::{build_pkcs_req, build_request, malformed};
@@ -391,7 +391,10 @@ async fn refusal_and_ca_errors_answer_failure_bad_request() {
     // The CA denies, fails, answers garbage, or is gone.
     type Expect = fn(&Issued) -> bool;
     let cases: [(Option<u8>, Expect); 5] = [
-        (Some(CA_HANG), |i| matches!(i, Issued::CaFailed { .. })),
+        (
+            Some(CA_HANG),
+            |i| matches!(i, Issued::CaFailed { reason } if reason == "the CA: no answer within 300 ms"),
+        ),
         (
             Some(CA_DENY),
             |i| matches!(i, Issued::CaDenied { reason } if reason.contains("denied")),
@@ -403,7 +406,7 @@ async fn refusal_and_ca_errors_answer_failure_bad_request() {
         ),
         (
             None,
-            |i| matches!(i, Issued::CaFailed { reason } if reason.contains("unreachable")),
+            |i| matches!(i, Issued::CaFailed { reason } if reason == "the CA: connection refused"),
         ),
     ];
     let gone = start(&closed_port_url().await, policy.clone(), 2).await;
@@ -510,6 +513,35 @@ async fn hang_on_each_operation_times_out_and_shutdown_releases_it() {
         .await
         .expect("the hung request ends with the server");
     assert!(answered.is_ok());
+}
+
+#[tokio::test]
+async fn a_hang_is_released_by_heal_not_only_by_shutdown() {
+    let ndes = start("http://127.0.0.1:9", Arc::new(AllowAll::new("t")), 3).await;
+    let url = ndes.url();
+    inject(&ndes, NdesOp::GetCaCaps, FaultKind::Hang);
+    let pending = tokio::spawn(
+        http(Duration::from_secs(30))
+            .get(format!("{url}?operation=GetCACaps"))
+            .send(),
+    );
+    let t = Instant::now();
+    while ndes.requests().is_empty() && t.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(ndes.requests().len(), 1, "the call did not arrive");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!pending.is_finished(), "released before heal");
+    ndes.switchboard().heal(NdesOp::GetCaCaps);
+    let answered = tokio::time::timeout(Duration::from_secs(3), pending)
+        .await
+        .expect("heal releases the held call")
+        .expect("task")
+        .expect("an answer");
+    assert_eq!(answered.status().as_u16(), 503);
+    // The operation works again, with the server still up.
+    assert_eq!(get_op(&url, "GetCACaps").await.0, 200);
+    ndes.shutdown().await;
 }
 
 #[tokio::test]

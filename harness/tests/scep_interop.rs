@@ -12,9 +12,11 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
-use connector_harness::fakes::api::{ca_paths, IssueRequest, IssueResponse};
+use connector_harness::contract::ca::{ca_paths, IssueRequest, IssueResponse};
+use connector_harness::contract::policy::{
+    Decision, Issued, PolicyFuture, PolicyModule, Unverified,
+};
 use connector_harness::fakes::ndes::{FakeNdes, NdesConfig, NdesOperation, NdesOutcome};
-use connector_harness::fakes::policy::{Decision, Issued, PolicyFuture, PolicyModule, Unverified};
 use connector_harness::fixtures::{pem_to_der, ISSUING_CA, ROOT_CA};
 use connector_harness::pki::{b64, read_csr, serial_hex, thumbprint, unb64};
 use connector_harness::scep::{FailInfo, MessageType};

@@ -12,8 +12,8 @@ use crate::connector::{
     registration_certificate, Connector, ConnectorConfig, RegistrationStore, RetryPolicy,
     StoreCondition,
 };
+use crate::contract::intune::intune_paths;
 use crate::event::Sink;
-use crate::fakes::api::intune_paths;
 use crate::fakes::ca::{CaConfig, FakeCa};
 use crate::fakes::intune::{FakeIntune, IntuneConfig};
 use crate::fakes::ndes::{FakeNdes, NdesConfig};
@@ -101,6 +101,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
         ca_url: ca.url().to_string(),
         ca_name: CaConfig::default().name,
         timeout: std::time::Duration::from_secs(5),
+        ..NdesConfig::default()
     };
     let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes"))
         .await

@@ -3,14 +3,14 @@
 //! Intune afterwards (20600 / 20602).
 
 use crate::catalog::Detail;
-use crate::event::Details;
-use crate::fakes::api::{
+use crate::contract::intune::{
     intune_paths, FailureNotification, FailureNotificationBody, ScepResponse, SuccessNotification,
     SuccessNotificationBody, ValidateBody, ValidateRequest, SCEP_ERROR_CODES,
 };
+use crate::event::Details;
 
-pub use crate::fakes::policy::{Decision, Issued, Unverified};
-use crate::fakes::policy::{PolicyFuture, PolicyModule};
+pub use crate::contract::policy::{Decision, Issued, Unverified};
+use crate::contract::policy::{PolicyFuture, PolicyModule};
 
 use super::cause::Cause;
 use super::http::Failure;

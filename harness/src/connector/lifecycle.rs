@@ -2,8 +2,8 @@
 //! (check out; 10020).
 
 use crate::catalog::Detail;
+use crate::contract::intune::{intune_paths, Checkin};
 use crate::event::Details;
-use crate::fakes::api::{intune_paths, Checkin};
 
 use super::cause::Cause;
 use super::registration::{cert_details, with_attempts};

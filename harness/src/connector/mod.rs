@@ -28,8 +28,8 @@ pub use registration::{
     registration_certificate, RegistrationStore, StoreCondition, StoredCertificate,
 };
 
+use crate::contract::intune::CaRequestResult;
 use crate::event::{Details, Sink};
-use crate::fakes::api::CaRequestResult;
 use crate::sim::Clock;
 use http::Peer;
 use revoke::PendingRevocation;
@@ -151,7 +151,10 @@ impl Connector {
     pub(crate) fn ca_headers(&self) -> Vec<(&'static str, String)> {
         match crate::fixtures::DIGICERT_RA.cert_der() {
             Ok(der) if self.config.ra_certificate => {
-                vec![(crate::fakes::api::CLIENT_CERT_HEADER, crate::pki::b64(&der))]
+                vec![(
+                    crate::contract::ca::CLIENT_CERT_HEADER,
+                    crate::pki::b64(&der),
+                )]
             }
             _ => Vec::new(),
         }

@@ -3,11 +3,12 @@
 //! outbox and go first in the next cycle, so no request is lost or answered twice.
 
 use crate::catalog::Detail;
-use crate::event::Details;
-use crate::fakes::api::{
-    ca_paths, ca_request_error, intune_paths, CaRequest, CaRequestResult, DownloadCaRequests,
-    DownloadParameters, IssueRequest, IssueResponse, PkcsParameters, UploadCaResults,
+use crate::contract::ca::{ca_paths, IssueRequest, IssueResponse};
+use crate::contract::intune::{
+    ca_request_error, intune_paths, CaRequest, CaRequestResult, DownloadCaRequests,
+    DownloadParameters, PkcsParameters, UploadCaResults,
 };
+use crate::event::Details;
 
 use super::cause::Cause;
 use super::http::Failure;

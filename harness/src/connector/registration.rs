@@ -5,8 +5,8 @@
 use time::OffsetDateTime;
 
 use crate::catalog::Detail;
+use crate::contract::intune::{intune_paths, RenewRequest, RenewResponse};
 use crate::event::Details;
-use crate::fakes::api::{intune_paths, RenewRequest, RenewResponse};
 use crate::sim::format_time;
 
 use super::cause::Cause;

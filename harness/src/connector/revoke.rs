@@ -2,12 +2,12 @@
 //! (20200 / 20202), upload each result (20300 / 20302), with the same outbox rule as PKCS.
 
 use crate::catalog::Detail;
-use crate::event::Details;
-use crate::fakes::api::{
-    ca_paths, ca_request_error, intune_paths, DownloadRevocationRequests,
-    RevocationDownloadParameters, RevocationRequest, RevocationResult, RevokeRequest,
-    RevokeResponse, UploadRevocationResults,
+use crate::contract::ca::{ca_paths, RevokeRequest, RevokeResponse};
+use crate::contract::intune::{
+    ca_request_error, intune_paths, DownloadRevocationRequests, RevocationDownloadParameters,
+    RevocationRequest, RevocationResult, UploadRevocationResults,
 };
+use crate::event::Details;
 
 use super::cause::Cause;
 use super::http::Failure;

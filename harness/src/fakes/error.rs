@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use crate::fakes::fault::{FaultKind, FaultTarget};
+use crate::contract::fault::{FaultKind, FaultTarget};
 use crate::fixtures::FixtureError;
 
 /// Why a fake could not start, reopen, or accept a request from the scenario runner.

@@ -40,15 +40,16 @@ use wiremock::http::Method;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::fakes::api::{
+use crate::contract::fault::{Fault, FaultKind, FaultTarget, IntuneOp};
+use crate::contract::intune::{
     ca_request_error, intune_paths, CaRequest, CaRequestResult, Checkin, DownloadCaRequests,
     DownloadRevocationRequests, FailureNotificationBody, IntuneError, IntuneSnapshot,
     MintChallenge, MintedChallenge, PkcsParameters, QueuePkcs, QueueRevocation, RenewRequest,
     RenewResponse, RevocationRequest, RevocationResult, ScepResponse, SuccessNotificationBody,
     UploadCaResults, UploadRevocationResults, ValidateBody,
 };
-use crate::fakes::ca::{draw_serial, whole_seconds, SignSpec, Signer, MALFORMED_BODY};
-use crate::fakes::fault::{Fault, FaultKind, FaultTarget, IntuneOp, Switchboard};
+use crate::fakes::signer::{draw_serial, whole_seconds, SignSpec, Signer, MALFORMED_BODY};
+use crate::fakes::switchboard::Switchboard;
 use crate::fakes::FakeError;
 use crate::pki;
 use crate::sim::{format_time, Clock, Rng};
@@ -223,8 +224,8 @@ impl Inner {
             return error(405, "use POST");
         }
         self.state().received.push((op, path.to_string()));
-        if let Some(kind) = self.switchboard.strike(op) {
-            return fault_answer(op, kind);
+        if let Some(strike) = self.switchboard.strike(op) {
+            return fault_answer(op, strike.kind);
         }
         let answer = match op {
             IntuneOp::DownloadRequests => self.download_requests(req),

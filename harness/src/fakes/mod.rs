@@ -1,12 +1,13 @@
 //! The fakes the connector talks to, each a real HTTP server on 127.0.0.1 with its own state
-//! and fault switchboard: the CA, the Intune service and the NDES (SCEP) server.
+//! and fault switchboard: the CA, the Intune service and the NDES (SCEP) server. They speak the
+//! [`crate::contract`]; none of them knows the connector.
 
-pub mod api;
 pub mod ca;
 pub mod error;
-pub mod fault;
 pub mod intune;
 pub mod ndes;
-pub mod policy;
+pub mod server;
+pub(crate) mod signer;
+pub mod switchboard;
 
 pub use error::FakeError;

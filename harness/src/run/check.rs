@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::contract::intune::IntuneSnapshot;
 use crate::event::{ContractViolation, EventRecord};
-use crate::fakes::api::IntuneSnapshot;
 use crate::scenario::model::Expect;
 
 use super::steps::Ledger;

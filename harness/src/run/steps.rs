@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use crate::fakes::api::{MintChallenge, QueuePkcs, QueueRevocation};
-use crate::fakes::fault::{Fault, FaultKind, FaultTarget, KindName, Scope};
+use crate::contract::fault::{Fault, FaultKind, FaultTarget, KindName, Scope};
+use crate::contract::intune::{MintChallenge, QueuePkcs, QueueRevocation};
 use crate::scenario::model::{ChallengeState, Enroll, EnrollOutcome, FaultStep, Step};
 use crate::scenario::{expand, Scenario};
 

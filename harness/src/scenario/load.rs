@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::{Location, Spanned};
 
 use super::model::{Scenario, Step};
-use crate::fakes::fault::{FaultTarget, KindName};
+use crate::contract::fault::{FaultTarget, KindName};
 
 /// A scenario file that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]

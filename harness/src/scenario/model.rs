@@ -10,7 +10,7 @@ use serde_saphyr::Spanned;
 use super::span::Span;
 use crate::catalog::{Detail, DiagnosticCode, EventId};
 use crate::connector::StoreCondition;
-use crate::fakes::fault::{FaultTarget, KindName};
+use crate::contract::fault::{FaultTarget, KindName};
 
 /// One scenario file.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -1,12 +1,12 @@
-//! The fault switchboard: what a scenario breaks, where, and for how long.
+//! The vocabulary of faults: what a scenario (or `serve`'s admin API) breaks, where, and for
+//! how long.
 //!
 //! A fault names an operation of one fake ([`FaultTarget`]), a [`FaultKind`] and a [`Scope`]
-//! (the next N calls, or until healed). Each fake owns one [`Switchboard`] and asks it on every
-//! call; nothing else decides whether a call fails.
+//! (the next N calls, or until healed). Each fake asks its switchboard
+//! (`crate::fakes::switchboard`) on every call; nothing else decides whether a call fails.
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -308,100 +308,9 @@ pub struct Fault {
     pub scope: Scope,
 }
 
-/// The faults in force on one fake, keyed by operation. Cloning shares the same board.
-#[derive(Clone, Debug)]
-pub struct Switchboard<Op> {
-    faults: Arc<Mutex<Vec<(Op, Fault)>>>,
-}
-
-impl<Op> Default for Switchboard<Op> {
-    fn default() -> Self {
-        Switchboard {
-            faults: Arc::new(Mutex::new(Vec::new())),
-        }
-    }
-}
-
-impl<Op: Copy + Eq> Switchboard<Op> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Op, Fault)>> {
-        self.faults.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Puts a fault on `op`, replacing any fault already there.
-    pub fn inject(&self, op: Op, fault: Fault) {
-        let mut faults = self.lock();
-        faults.retain(|(o, _)| *o != op);
-        if fault.scope != Scope::Times(0) {
-            faults.push((op, fault));
-        }
-    }
-
-    /// Removes the fault on `op`, if any.
-    pub fn heal(&self, op: Op) {
-        self.lock().retain(|(o, _)| *o != op);
-    }
-
-    /// Removes every fault.
-    pub fn heal_all(&self) {
-        self.lock().clear();
-    }
-
-    /// Called once per call to `op`: the fault that strikes this call, if any. A `Times` fault
-    /// counts down and disappears after its last call.
-    pub fn strike(&self, op: Op) -> Option<FaultKind> {
-        let mut faults = self.lock();
-        let i = faults.iter().position(|(o, _)| *o == op)?;
-        let kind = faults[i].1.kind;
-        if let Scope::Times(n) = &mut faults[i].1.scope {
-            *n -= 1;
-            if *n == 0 {
-                faults.remove(i);
-            }
-        }
-        Some(kind)
-    }
-
-    /// The fault on `op` without counting a call (for state such as a closed port or a
-    /// missing certificate).
-    pub fn peek(&self, op: Op) -> Option<FaultKind> {
-        self.lock()
-            .iter()
-            .find(|(o, _)| *o == op)
-            .map(|(_, f)| f.kind)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_scope_counts_down_and_heal_removes() {
-        let sb = Switchboard::default();
-        sb.inject(
-            CaOp::Issue,
-            Fault {
-                kind: FaultKind::Status(500),
-                scope: Scope::Times(2),
-            },
-        );
-        assert_eq!(sb.strike(CaOp::Revoke), None);
-        assert_eq!(sb.strike(CaOp::Issue), Some(FaultKind::Status(500)));
-        assert_eq!(sb.strike(CaOp::Issue), Some(FaultKind::Status(500)));
-        assert_eq!(sb.strike(CaOp::Issue), None);
-        sb.inject(
-            CaOp::Issue,
-            Fault {
-                kind: FaultKind::Hang,
-                scope: Scope::UntilHealed,
-            },
-        );
-        for _ in 0..5 {
-            assert_eq!(sb.strike(CaOp::Issue), Some(FaultKind::Hang));
-        }
-        sb.heal(CaOp::Issue);
-        assert_eq!(sb.strike(CaOp::Issue), None);
-    }
 
     #[test]
     fn target_names_round_trip() {

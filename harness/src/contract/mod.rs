@@ -1,0 +1,15 @@
+//! The contract: everything a vendor's connector, SCEP gateway or CA sees of the harness, and
+//! nothing else.
+//!
+//! Fakes and the reference connector both depend on this module and never on each other:
+//! - [`ca`]: the fake CA's HTTP API;
+//! - [`intune`]: the Intune service's HTTP API, in the shapes of Microsoft's reference client;
+//! - [`policy`]: the NDES policy-module interface (verify a request, hear how it ended);
+//! - [`fault`]: the names of the faults a scenario or `serve`'s admin API can inject.
+//!
+//! `docs/wire-contracts.md` describes the same for people.
+
+pub mod ca;
+pub mod fault;
+pub mod intune;
+pub mod policy;

@@ -1,0 +1,325 @@
+//! The fake CA: an axum server on a real socket that issues certificates from the test issuing
+//! CA ([`crate::fixtures::ISSUING_CA`], chained to [`crate::fixtures::ROOT_CA`]), revokes them,
+//! reports their status, publishes a CRL and the chain, and journals every call it received.
+//!
+//! It speaks exactly [`crate::fakes::api`] (`ca_paths`, `IssueRequest`, `ErrorBody`, …).
+//! Time comes from the scenario [`Clock`] and serials from the seeded [`Rng`], and the issuing
+//! key is RSA (PKCS#1 v1.5 signatures are deterministic), so the same seed and clock give
+//! byte-identical certificates.
+//!
+//! The files split by role, as Pebble splits its CA: [`http`](self) front end (routes and
+//! answers), `core` (faults, issuance, revocation), `store` (the one state).
+//!
+//! Every non-2xx answer carries an [`ErrorBody`] (unknown path: 404 `not_found`; wrong method:
+//! 405 `bad_request`). The CRL has thisUpdate = scenario now, nextUpdate = now + 7 days, and a
+//! CRL number that counts the CRLs served.
+//!
+//! Faults come from a [`Switchboard<CaOp>`]; each call to an operation strikes once:
+//! - `hang`: the call is accepted and not answered until the fault on its operation is healed
+//!   (or replaced) or the CA shuts down; a released call is answered 503 `internal` and changes
+//!   nothing.
+//! - `status(n)`: HTTP n with an `ErrorBody` of kind `internal`.
+//! - `malformed`: HTTP 200 with a body that is neither JSON, DER nor PEM.
+//! - `deny`: issue → 403 `denied`; revoke → 403 `access_denied`.
+//! - `unavailable`: the listening socket is closed, so connections are refused; idle kept-alive
+//!   connections are closed too. It is a state of the whole CA, not a per-call event: it only
+//!   accepts scope [`Scope::UntilHealed`], and the port reopens (the same port) once no
+//!   operation carries it any more. This is why [`FakeCa::inject`] and [`FakeCa::heal`] are
+//!   `async`.
+
+mod core;
+mod http;
+mod store;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rcgen::KeyUsagePurpose;
+use serde::{Deserialize, Serialize};
+
+use self::core::{lock, Core};
+pub use self::store::IssuedCert;
+use crate::contract::ca::CaJournalEntry;
+#[cfg(doc)]
+use crate::contract::ca::{ErrorBody, IssueRequest, CLIENT_CERT_HEADER};
+#[cfg(doc)]
+use crate::contract::fault::Scope;
+use crate::contract::fault::{CaOp, Fault, FaultKind, FaultTarget, Scope as FaultScope};
+use crate::fakes::server::{Incidents, Limits, Server};
+use crate::fakes::signer::Signer;
+use crate::fakes::switchboard::Switchboard;
+use crate::fakes::FakeError;
+use crate::fixtures::DIGICERT_RA;
+use crate::sim::{Clock, Rng};
+
+/// Which CA product the fake behaves like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaKind {
+    /// A Microsoft ADCS enterprise CA: no client authentication.
+    #[default]
+    Microsoft,
+    /// A DigiCert-style CA: issue and revoke need the RA client certificate
+    /// ([`CLIENT_CERT_HEADER`] with [`DIGICERT_RA`]), else 401 `client_certificate_required`.
+    DigiCert,
+}
+
+/// A key usage a template puts in the certificates it issues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyUsage {
+    /// digitalSignature
+    DigitalSignature,
+    /// nonRepudiation (contentCommitment)
+    NonRepudiation,
+    /// keyEncipherment
+    KeyEncipherment,
+    /// dataEncipherment
+    DataEncipherment,
+    /// keyAgreement
+    KeyAgreement,
+}
+
+impl KeyUsage {
+    pub(crate) fn rcgen(self) -> KeyUsagePurpose {
+        match self {
+            KeyUsage::DigitalSignature => KeyUsagePurpose::DigitalSignature,
+            KeyUsage::NonRepudiation => KeyUsagePurpose::ContentCommitment,
+            KeyUsage::KeyEncipherment => KeyUsagePurpose::KeyEncipherment,
+            KeyUsage::DataEncipherment => KeyUsagePurpose::DataEncipherment,
+            KeyUsage::KeyAgreement => KeyUsagePurpose::KeyAgreement,
+        }
+    }
+}
+
+/// A certificate template the CA offers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template {
+    /// Name requested in [`IssueRequest::template`].
+    pub name: String,
+    /// Lifetime of issued certificates (from scenario now).
+    pub validity: Duration,
+    /// Key usages of issued certificates (the EKU is always clientAuth).
+    pub key_usages: Vec<KeyUsage>,
+}
+
+impl Template {
+    /// The validity as a signed duration (saturating).
+    pub fn validity_signed(&self) -> time::Duration {
+        time::Duration::try_from(self.validity).unwrap_or(time::Duration::MAX)
+    }
+
+    /// A template with digitalSignature + keyEncipherment valid for `days`.
+    pub fn new(name: &str, days: u64) -> Template {
+        Template {
+            name: name.into(),
+            validity: Duration::from_secs(days * 86_400),
+            key_usages: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
+        }
+    }
+}
+
+/// How to start a [`FakeCa`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaConfig {
+    /// Address to listen on (port chosen by the OS, kept across `unavailable`).
+    pub bind: IpAddr,
+    /// Product behaviour.
+    pub kind: CaKind,
+    /// CA name (as the connector configures it).
+    pub name: String,
+    /// Templates offered; any other name is refused with 403 `denied`.
+    pub templates: Vec<Template>,
+    /// Bounds on peers.
+    pub limits: Limits,
+}
+
+impl Default for CaConfig {
+    /// Microsoft CA `TEST-ISSUING-CA` on 127.0.0.1 with templates `IntuneUser` and
+    /// `IntuneDevice` (365 days).
+    fn default() -> CaConfig {
+        CaConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            kind: CaKind::Microsoft,
+            name: "TEST-ISSUING-CA".into(),
+            templates: vec![
+                Template::new("IntuneUser", 365),
+                Template::new("IntuneDevice", 365),
+            ],
+            limits: Limits::default(),
+        }
+    }
+}
+
+const OPS: [CaOp; 5] = [
+    CaOp::Issue,
+    CaOp::Revoke,
+    CaOp::Status,
+    CaOp::Crl,
+    CaOp::Chain,
+];
+
+/// The fake CA. See the module documentation for its behaviour and faults.
+pub struct FakeCa {
+    core: Arc<Core>,
+    /// The server while the port is open; `None` while `unavailable`.
+    server: tokio::sync::Mutex<Option<Server>>,
+    addr: SocketAddr,
+    limits: Limits,
+    incidents: Incidents,
+    url: String,
+}
+
+impl FakeCa {
+    /// Starts the CA on `config.bind` with an OS-chosen port. `rng` is used as the serial
+    /// stream as given: pass a dedicated fork (e.g. `rng.fork("ca")`).
+    pub async fn start(config: CaConfig, clock: Clock, rng: Rng) -> Result<FakeCa, FakeError> {
+        if config.templates.is_empty() {
+            return Err(FakeError::Config("the CA offers no template".into()));
+        }
+        let core = Arc::new(Core {
+            kind: config.kind,
+            templates: config.templates,
+            clock,
+            rng: Mutex::new(rng),
+            signer: Signer::issuing_ca()?,
+            switchboard: Switchboard::default(),
+            ra_der: DIGICERT_RA.cert_der()?,
+            store: Mutex::new(Default::default()),
+        });
+        let incidents = Incidents::default();
+        let want = SocketAddr::new(config.bind, 0);
+        let server = open_server(&core, want, config.limits, &incidents).await?;
+        let addr = server.addr();
+        Ok(FakeCa {
+            core,
+            server: tokio::sync::Mutex::new(Some(server)),
+            addr,
+            limits: config.limits,
+            incidents,
+            url: format!("http://{addr}"),
+        })
+    }
+
+    /// Base URL, `http://127.0.0.1:<port>` (stable across `unavailable`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The switchboard (for inspection; use [`FakeCa::inject`] to break things, so that
+    /// `unavailable` closes the port).
+    pub fn switchboard(&self) -> &Switchboard<CaOp> {
+        &self.core.switchboard
+    }
+
+    /// Internal failures of the CA (each one a harness error).
+    pub fn incidents(&self) -> Vec<String> {
+        self.incidents.all()
+    }
+
+    /// Puts `fault` on `op`, replacing any fault there (calls held on `op` are released).
+    /// `unavailable` closes the port before returning.
+    pub async fn inject(&self, op: CaOp, fault: Fault) -> Result<(), FakeError> {
+        let target = FaultTarget::Ca(op);
+        if !target.kinds().contains(&fault.kind.name()) {
+            return Err(FakeError::UnsupportedFault {
+                target,
+                kind: fault.kind,
+            });
+        }
+        if fault.kind == FaultKind::Unavailable && fault.scope != FaultScope::UntilHealed {
+            return Err(FakeError::UnsupportedScope {
+                target,
+                kind: fault.kind,
+            });
+        }
+        self.core.switchboard.inject(op, fault);
+        self.reconcile().await
+    }
+
+    /// Removes the fault on `op`, releases calls held on it, and reopens the port (the same
+    /// one) if nothing is `unavailable` any more.
+    pub async fn heal(&self, op: CaOp) -> Result<(), FakeError> {
+        self.core.switchboard.heal(op);
+        self.reconcile().await
+    }
+
+    /// Removes every fault (see [`FakeCa::heal`]).
+    pub async fn heal_all(&self) -> Result<(), FakeError> {
+        self.core.switchboard.heal_all();
+        self.reconcile().await
+    }
+
+    async fn reconcile(&self) -> Result<(), FakeError> {
+        let unavailable = OPS
+            .iter()
+            .any(|op| self.core.switchboard.peek(*op) == Some(FaultKind::Unavailable));
+        let mut server = self.server.lock().await;
+        match (unavailable, server.as_mut()) {
+            (true, Some(open)) => {
+                open.close().await;
+                *server = None;
+            }
+            (false, None) => {
+                *server =
+                    Some(open_server(&self.core, self.addr, self.limits, &self.incidents).await?);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Every call received, in order.
+    pub fn journal(&self) -> Vec<CaJournalEntry> {
+        lock(&self.core.store).journal.clone()
+    }
+
+    /// Every certificate issued, in order, with its revocation state.
+    pub fn issued(&self) -> Vec<IssuedCert> {
+        lock(&self.core.store)
+            .issued
+            .iter()
+            .map(|r| r.cert.clone())
+            .collect()
+    }
+
+    /// Stops serving: releases held calls, closes the port and waits (up to 5 s) for open
+    /// connections to finish.
+    pub async fn shutdown(self) {
+        self.core.switchboard.close();
+        if let Some(server) = self.server.lock().await.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+impl Drop for FakeCa {
+    fn drop(&mut self) {
+        // Best effort when `shutdown` was not awaited: release held calls; dropping the server
+        // stops accepting.
+        self.core.switchboard.close();
+    }
+}
+
+async fn open_server(
+    core: &Arc<Core>,
+    addr: SocketAddr,
+    limits: Limits,
+    incidents: &Incidents,
+) -> Result<Server, FakeError> {
+    Server::bind(
+        addr,
+        http::router(core.clone()),
+        "CA",
+        limits,
+        incidents.clone(),
+    )
+    .await
+    .map_err(|source| FakeError::Bind { addr, source })
+}

@@ -1,0 +1,251 @@
+//! The PKIOperation pipeline, as NDES runs it: read and check the message, open the envelope,
+//! ask the policy module, have the CA issue, tell the policy module how it ended, and answer
+//! with a signed CertRep. RSA work (signature check, envelope, CertRep) runs on a blocking
+//! thread so the async runtime keeps answering.
+
+use std::sync::Arc;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use der::Decode;
+
+use super::ca_client::{self, CaAnswer};
+use super::http::status;
+use super::{Core, NdesOperation, NdesOutcome};
+use crate::contract::fault::NdesOp;
+use crate::contract::policy::{Decision, Issued, Unverified};
+use crate::scep::{
+    cert_rep_failure, cert_rep_success, Decrypted, FailInfo, MessageType, PkiMessage, RaSigner,
+    ReplyTo, ScepError,
+};
+
+fn pki_message(body: Vec<u8>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-pki-message")],
+        body,
+    )
+        .into_response()
+}
+
+/// Runs `f` on a blocking thread; a panic there is re-raised here, so the server's panic
+/// guard records it as a harness fault.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => match e.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(e) => panic!("NDES blocking task did not finish: {e}"),
+        },
+    }
+}
+
+/// Signs a CertRep FAILURE, records it and answers it.
+async fn failure(
+    s: &Arc<Core>,
+    msg: &PkiMessage,
+    to: ReplyTo,
+    fail_info: FailInfo,
+    reason: String,
+) -> Response {
+    let mut rng = s.reply_rng();
+    let core = s.clone();
+    let built = blocking(move || {
+        let ra = RaSigner {
+            cert: &core.ra.signing,
+            key: &core.ra.signing_key,
+        };
+        cert_rep_failure(&to, fail_info, ra, &mut rng)
+    })
+    .await;
+    let (outcome, resp) = match built {
+        Ok(der) => (NdesOutcome::Failure { fail_info, reason }, pki_message(der)),
+        Err(e) => {
+            let reason = format!("cannot sign the CertRep: {e}");
+            (
+                NdesOutcome::Http {
+                    status: 500,
+                    reason: reason.clone(),
+                },
+                status(500, reason),
+            )
+        }
+    };
+    s.record(
+        NdesOperation::PkiOperation,
+        Some(msg.message_type),
+        Some(msg.transaction_id.clone()),
+        outcome,
+    );
+    resp
+}
+
+/// What checking and opening a message gave.
+enum Opened {
+    BadSignature(String),
+    Unsupported(String),
+    NoEncryptionCert,
+    Undecryptable(String),
+    Ready(Decrypted),
+}
+
+fn open(core: &Core, msg: &PkiMessage) -> Opened {
+    if let Err(e) = msg.verify() {
+        return Opened::BadSignature(e.to_string());
+    }
+    if !matches!(
+        msg.message_type,
+        MessageType::PkcsReq | MessageType::RenewalReq
+    ) {
+        return Opened::Unsupported(format!("{} is not supported", msg.message_type));
+    }
+    if core.missing(NdesOp::RaEncryption) {
+        return Opened::NoEncryptionCert;
+    }
+    let decrypted = msg
+        .decrypt(&core.ra.encryption, &core.ra.encryption_key)
+        .and_then(|d| {
+            x509_cert::request::CertReq::from_der(&d.content)
+                .map(|_| d)
+                .map_err(|e| ScepError::Decode {
+                    what: "the envelope's PKCS#10",
+                    why: e.to_string(),
+                })
+        });
+    match decrypted {
+        Ok(d) => Opened::Ready(d),
+        Err(e) => Opened::Undecryptable(e.to_string()),
+    }
+}
+
+/// Answers one PKIOperation message.
+pub(super) async fn answer(s: Arc<Core>, bytes: Vec<u8>) -> Response {
+    let read = PkiMessage::read(&bytes);
+    if s.missing(NdesOp::RaSigning) {
+        let txid = read.as_ref().ok().map(|m| m.transaction_id.clone());
+        s.policy
+            .unverifiable(txid.as_deref(), Unverified::SigningCertMissing)
+            .await;
+        let reason = "the RA signing certificate is missing: no answer can be signed";
+        s.record(
+            NdesOperation::PkiOperation,
+            read.as_ref().ok().map(|m| m.message_type),
+            txid,
+            NdesOutcome::Http {
+                status: 500,
+                reason: reason.into(),
+            },
+        );
+        return status(500, reason);
+    }
+    let msg = match read {
+        Ok(m) => m,
+        Err(e) => {
+            let reason = e.to_string();
+            s.policy
+                .unverifiable(None, Unverified::Undecodable(reason.clone()))
+                .await;
+            return s.bad_request(NdesOperation::PkiOperation, &reason);
+        }
+    };
+    let txid = msg.transaction_id.clone();
+    let opened = {
+        let core = s.clone();
+        let msg = msg.clone();
+        blocking(move || open(&core, &msg)).await
+    };
+    let dec = match opened {
+        Opened::Ready(d) => d,
+        Opened::BadSignature(reason) | Opened::Undecryptable(reason) => {
+            s.policy
+                .unverifiable(Some(&txid), Unverified::Undecodable(reason.clone()))
+                .await;
+            let to = ReplyTo::request(&msg, None);
+            return failure(&s, &msg, to, FailInfo::BadMessageCheck, reason).await;
+        }
+        Opened::Unsupported(reason) => {
+            s.policy
+                .unverifiable(Some(&txid), Unverified::Undecodable(reason.clone()))
+                .await;
+            let to = ReplyTo::request(&msg, None);
+            return failure(&s, &msg, to, FailInfo::BadRequest, reason).await;
+        }
+        Opened::NoEncryptionCert => {
+            s.policy
+                .unverifiable(Some(&txid), Unverified::EncryptionCertMissing)
+                .await;
+            let to = ReplyTo::request(&msg, None);
+            let reason = "the RA encryption certificate is missing".to_string();
+            return failure(&s, &msg, to, FailInfo::BadMessageCheck, reason).await;
+        }
+    };
+    let to = ReplyTo::request(&msg, Some(dec.cipher));
+    let csr = dec.content;
+    let template = match s.policy.verify(&txid, &csr).await {
+        Decision::Issue { template } => template,
+        Decision::Refuse { reason } => {
+            return failure(&s, &msg, to, FailInfo::BadRequest, reason).await;
+        }
+    };
+    let (issued, cert) = match ca_client::issue(&s, &template, &csr).await {
+        CaAnswer::Issued(answer) => {
+            let (r, c) = *answer;
+            (
+                Issued::Issued {
+                    thumbprint: r.thumbprint.clone(),
+                    serial_number: r.serial_number.clone(),
+                    not_after: r.not_after.clone(),
+                    ca_name: s.config.ca_name.clone(),
+                },
+                Some((r, c)),
+            )
+        }
+        CaAnswer::Denied(reason) => (Issued::CaDenied { reason }, None),
+        CaAnswer::Failed(reason) => (Issued::CaFailed { reason }, None),
+    };
+    s.policy.notify(&txid, &csr, issued.clone()).await;
+    let Some((resp, cert)) = cert else {
+        let reason = match issued {
+            Issued::CaDenied { reason } => format!("CA denied: {reason}"),
+            Issued::CaFailed { reason } => format!("CA failed: {reason}"),
+            Issued::Issued { .. } => String::new(),
+        };
+        return failure(&s, &msg, to, FailInfo::BadRequest, reason).await;
+    };
+    let mut rng = s.reply_rng();
+    let core = s.clone();
+    let built = blocking(move || {
+        let ra = RaSigner {
+            cert: &core.ra.signing,
+            key: &core.ra.signing_key,
+        };
+        cert_rep_success(&to, &cert, ra, &mut rng)
+    })
+    .await;
+    match built {
+        Ok(der) => {
+            s.record(
+                NdesOperation::PkiOperation,
+                Some(msg.message_type),
+                Some(txid),
+                NdesOutcome::Success {
+                    thumbprint: resp.thumbprint,
+                },
+            );
+            pki_message(der)
+        }
+        Err(e) => {
+            let reason = format!("cannot build the CertRep: {e}");
+            s.record(
+                NdesOperation::PkiOperation,
+                Some(msg.message_type),
+                Some(txid),
+                NdesOutcome::Http {
+                    status: 500,
+                    reason: reason.clone(),
+                },
+            );
+            status(500, reason)
+        }
+    }
+}
