@@ -10,9 +10,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use connector_harness::contract::ca::{ca_paths, ErrorBody, IssueRequest, IssueResponse};
 use connector_harness::contract::fault::{Fault, FaultKind, NdesOp, Scope};
-use connector_harness::contract::policy::{
-    AllowAll, Decision, Issued, PolicyFuture, PolicyModule, Unverified,
-};
+use connector_harness::contract::policy::{AllowAll, Decision, Issued, PolicyFuture, PolicyModule};
 use connector_harness::fakes::ndes::{FakeNdes, NdesConfig, NdesOperation, NdesOutcome, CA_CAPS};
 use connector_harness::fixtures::{self, ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
 use connector_harness::pki::{b64, build_csr, read_csr, serial_hex, thumbprint, unb64};
@@ -116,7 +114,6 @@ async fn stub_ca() -> StubCa {
 #[derive(Default)]
 struct Recording {
     calls: Mutex<Vec<String>>,
-    unverified: Mutex<Vec<(Option<String>, Unverified)>>,
     notified: Mutex<Vec<(String, Issued)>>,
 }
 
@@ -132,14 +129,6 @@ impl PolicyModule for Recording {
                     reason: format!("challenge {other:?} refused"),
                 },
             }
-        })
-    }
-    fn unverifiable<'a>(&'a self, txid: Option<&'a str>, why: Unverified) -> PolicyFuture<'a, ()> {
-        Box::pin(async move {
-            self.unverified
-                .lock()
-                .unwrap()
-                .push((txid.map(str::to_string), why));
         })
     }
     fn notify<'a>(&'a self, txid: &'a str, _: &'a [u8], outcome: Issued) -> PolicyFuture<'a, ()> {
@@ -592,14 +581,9 @@ async fn missing_ra_encryption_certificate() {
         read_cert_rep(&body, &d.device, &sent, Some(&ra_sign())).unwrap(),
         CertRepOutcome::Failure(FailInfo::BadMessageCheck)
     );
-    assert_eq!(
-        policy.unverified.lock().unwrap().clone(),
-        vec![(
-            Some(sent.transaction_id.clone()),
-            Unverified::EncryptionCertMissing
-        )]
-    );
+    // NDES refuses on its own: the policy module is never asked.
     assert!(policy.calls.lock().unwrap().is_empty());
+    assert!(policy.notified.lock().unwrap().is_empty());
     ndes.shutdown().await;
     ca.task.abort();
 }
@@ -624,13 +608,11 @@ async fn missing_ra_signing_certificate() {
     .unwrap();
     let (code, _) = post_pki(&url, sent.message.clone()).await;
     assert_eq!(code, 500);
-    assert_eq!(
-        policy.unverified.lock().unwrap().clone(),
-        vec![(
-            Some(sent.transaction_id.clone()),
-            Unverified::SigningCertMissing
-        )]
-    );
+    assert!(policy.calls.lock().unwrap().is_empty());
+    assert!(matches!(
+        ndes.requests().last().map(|r| &r.outcome),
+        Some(NdesOutcome::Http { status: 500, reason }) if reason.contains("RA signing certificate")
+    ));
     ndes.shutdown().await;
 }
 
@@ -690,13 +672,15 @@ async fn malformed_requests_get_400_or_failure() {
         read_cert_rep(&body, &d.device, &other, Some(&ra_sign())).unwrap(),
         CertRepOutcome::Failure(FailInfo::BadMessageCheck)
     );
-    let unverified = policy.unverified.lock().unwrap().clone();
-    assert!(unverified
-        .iter()
-        .all(|(_, why)| matches!(why, Unverified::Undecodable(_))));
-    let with_txid: Vec<_> = unverified.iter().filter_map(|(t, _)| t.clone()).collect();
-    assert_eq!(with_txid, vec![bad.transaction_id, other.transaction_id]);
+    // None of these reached the policy module; NDES recorded why for each.
     assert!(policy.calls.lock().unwrap().is_empty());
+    let failed: Vec<_> = ndes
+        .requests()
+        .into_iter()
+        .filter(|r| matches!(r.outcome, NdesOutcome::Failure { .. }))
+        .filter_map(|r| r.transaction_id)
+        .collect();
+    assert_eq!(failed, vec![bad.transaction_id, other.transaction_id]);
 
     // Random bodies: never a 5xx, never a hang.
     let mut rng = Rng::new(77);
@@ -801,11 +785,12 @@ async fn captured_micromdm_request_for_another_server_gets_a_signed_failure() {
     assert_eq!(rep.recipient_nonce.as_ref(), Some(&req.sender_nonce));
     assert_eq!(rep.fail_info, Some(FailInfo::BadMessageCheck));
     assert_eq!(rep.digest, connector_harness::scep::DigestAlg::Sha1);
-    let unverified = policy.unverified.lock().unwrap().clone();
+    assert!(policy.calls.lock().unwrap().is_empty());
+    let records = ndes.requests();
     assert!(
-        matches!(&unverified[..], [(Some(t), Unverified::Undecodable(why))]
-            if *t == req.transaction_id && why.contains("not for us")),
-        "{unverified:?}"
+        matches!(&records[..], [r] if r.transaction_id.as_deref() == Some(req.transaction_id.as_str())
+            && matches!(&r.outcome, NdesOutcome::Failure { reason, .. } if reason.contains("not for us"))),
+        "{records:?}"
     );
     ndes.shutdown().await;
 }

@@ -13,9 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 use connector_harness::contract::ca::{ca_paths, IssueRequest, IssueResponse};
-use connector_harness::contract::policy::{
-    Decision, Issued, PolicyFuture, PolicyModule, Unverified,
-};
+use connector_harness::contract::policy::{Decision, Issued, PolicyFuture, PolicyModule};
 use connector_harness::fakes::ndes::{FakeNdes, NdesConfig, NdesOperation, NdesOutcome};
 use connector_harness::fixtures::{pem_to_der, ISSUING_CA, ROOT_CA};
 use connector_harness::pki::{b64, read_csr, serial_hex, thumbprint, unb64};
@@ -42,9 +40,6 @@ impl PolicyModule for OneChallenge {
                 },
             }
         })
-    }
-    fn unverifiable<'a>(&'a self, _: Option<&'a str>, why: Unverified) -> PolicyFuture<'a, ()> {
-        Box::pin(async move { eprintln!("policy: unverifiable: {why:?}") })
     }
     fn notify<'a>(&'a self, _: &'a str, _: &'a [u8], outcome: Issued) -> PolicyFuture<'a, ()> {
         Box::pin(async move { eprintln!("policy: notified: {outcome:?}") })

@@ -8,11 +8,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::connector::{
-    registration_certificate, Connector, ConnectorConfig, RegistrationStore, RetryPolicy,
-    StoreCondition,
-};
-use crate::contract::intune::intune_paths;
+use crate::connector::{Connector, ConnectorConfig, RetryPolicy};
+use crate::contract::intune::admin;
 use crate::event::Sink;
 use crate::fakes::ca::{CaConfig, FakeCa};
 use crate::fakes::intune::{FakeIntune, IntuneConfig};
@@ -71,10 +68,26 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
         .await
         .context("starting the fake Intune service")?;
     let day = time::Duration::days(1);
-    let cert =
-        registration_certificate(start - day, start + day * 365).map_err(anyhow::Error::msg)?;
+    let store_dir = tempfile::Builder::new()
+        .prefix("connector-store-")
+        .tempdir()
+        .context("creating the registration store directory")?;
+    let signing =
+        crate::pki::unb64(&intune.signing_certificate().certificate).map_err(anyhow::Error::msg)?;
+    crate::provision::provision(
+        store_dir.path(),
+        &crate::provision::StoreSetup {
+            condition: crate::provision::StoreCondition::Present,
+            not_before: start.saturating_sub(day),
+            not_after: start.saturating_add(day * 365),
+            signing_certificate: true,
+            crp_encryption_certificate: true,
+        },
+        &signing,
+    )?;
     let config = ConnectorConfig {
-        intune_url: intune.url(),
+        discovery_url: intune.discovery_url(),
+        store_dir: store_dir.path().to_path_buf(),
         ca_url: ca.url().to_string(),
         ca_name: CaConfig::default().name,
         retry: RetryPolicy {
@@ -86,15 +99,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
         ra_certificate: false,
         scep_template: "IntuneDevice".into(),
     };
-    let connector = Connector::new(
-        config,
-        RegistrationStore {
-            condition: StoreCondition::Present,
-            certificate: Some(cert),
-        },
-        sink.clone(),
-        clock.clone(),
-    );
+    let connector = Connector::new(config, sink.clone(), clock.clone());
     connector.start().await;
     let ndes_config = NdesConfig {
         bind: args.bind,
@@ -111,7 +116,8 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
         "ca": ca.url(),
         "intune": intune.url(),
         "ndes": ndes.url(),
-        "mint_challenge": format!("{}{}", intune.url(), intune_paths::ADMIN_CHALLENGES),
+        "intune_discovery": intune.discovery_url(),
+        "mint_challenge": format!("{}{}", intune.url(), admin::CHALLENGES),
     });
     println!("fake CA      {}", ca.url());
     println!("fake Intune  {}", intune.url());
@@ -119,7 +125,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
     println!(
         "\nMint a SCEP challenge:\n  curl -s -X POST {}{} -H 'content-type: application/json' -d '{{\"deviceId\":\"device-1\",\"userId\":\"user-1\"}}'",
         intune.url(),
-        intune_paths::ADMIN_CHALLENGES
+        admin::CHALLENGES
     );
     println!("\nPress Ctrl-C to stop.");
     if let Some(path) = &args.urls_file {

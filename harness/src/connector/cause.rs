@@ -153,7 +153,7 @@ causes! {
         "Intune confirmed the challenge after the policy module retried an unexpected error.";
     /// 20501 / 0
     ChallengeRejected => CrpVerifyMetricWarning, Success, "scep-challenge-unknown",
-        "Intune answered cleanly and rejected the challenge for a reason other than expiry (unknown, reused or missing challenge).";
+        "Intune answered cleanly and refused the request for another reason: a challenge it did not mint, one already used or missing, or a request that does not match the SCEP profile (subject, alternative names, key usage, key length).";
     /// 20501 / 0x411
     ChallengeExpired => CrpVerifyMetricWarning, CrpScepChallengeExpired, "scep-challenge-expired",
         "Intune rejected the request because its challenge had expired.";
@@ -164,14 +164,14 @@ causes! {
     VerifyDenied => CrpVerifyMetricFailure, Success, "scep-verify-denied",
         "Intune refused the validation call itself cleanly (HTTP 403 with an error body).";
     /// 20502 / 0x408
-    RaEncryptionCertMissing => CrpVerifyMetricFailure, CrpScepCertNotFound, "scep-ra-encryption-missing",
-        "NDES has no RA encryption certificate, so the request could not be decrypted for verification.";
+    CrpEncryptionCertificateMissing => CrpVerifyMetricFailure, CrpScepCertNotFound, "scep-crp-encryption-missing",
+        "The policy module's configuration has no CRP encryption certificate (crp-encryption.pem is not in the connector's store), so it cannot verify requests.";
     /// 20502 / 0x409
-    RaSigningCertMissing => CrpVerifyMetricFailure, CrpScepSigningCertNotFound, "scep-ra-signing-missing",
-        "NDES has no RA signing certificate, so no answer could be signed.";
+    SigningCertificateMissing => CrpVerifyMetricFailure, CrpScepSigningCertNotFound, "scep-signing-certificate-missing",
+        "The policy module has no SCEP signing certificate: the service could not download it from Intune (see its 20402 Download_Failure at start), so it cannot call the Certificate Registration Point.";
     /// 20502 / 0x410
-    ScepUndecodable => CrpVerifyMetricFailure, CrpScepDeserializeFailed, "scep-malformed-message",
-        "The device's SCEP message could not be decoded, verified or decrypted.";
+    ChallengeUndecodable => CrpVerifyMetricFailure, CrpScepDeserializeFailed, "scep-challenge-undecodable",
+        "Intune could not deserialize or decode the device's SCEP challenge (ChallengeDeserializationError, ChallengeDecodingError): the challenge is damaged or not an Intune challenge at all.";
     /// 20502 / 0x0FFFFFFF
     VerifyFailed => CrpVerifyMetricFailure, UnknownError, "scep-verify-error",
         "The validation call failed unexpectedly on every attempt, or Intune answered a code the client does not know.";

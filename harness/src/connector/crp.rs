@@ -1,29 +1,52 @@
-//! The policy module inside NDES (the certificate registration point's partner): verify a
-//! device's SCEP challenge with Intune before issuing (20500 / 20501 / 20502), and notify
-//! Intune afterwards (20600 / 20602).
+//! The policy module inside NDES (the legacy connector's plug-in): verify a device's SCEP
+//! request with the Certificate Registration Point before issuing (20500 / 20501 / 20502), and
+//! notify it afterwards (20600 / 20602).
+//!
+//! The module authenticates with its SCEP signing certificate, which the service downloads
+//! into the store (0x00000409 when it cannot), and needs the CRP encryption certificate of its
+//! configuration (0x00000408 when the store lacks it). Intune's verdict decides the rest:
+//! `ChallengeExpired` is 0x00000411, a challenge Intune cannot deserialize or decode is
+//! 0x00000410.
 
 use crate::catalog::Detail;
-use crate::contract::intune::{
-    intune_paths, FailureNotification, FailureNotificationBody, ScepResponse, SuccessNotification,
-    SuccessNotificationBody, ValidateBody, ValidateRequest, SCEP_ERROR_CODES,
+use crate::contract::intune::crp::{
+    Notify, NotifyOutcome, VerifyAnswer, VerifyRequest, NOTIFY, USER_AGENT, VERIFY_REQUEST,
 };
+use crate::contract::intune::{transport, ScepErrorCode, Service};
+use crate::contract::policy::{Decision, Issued, PolicyFuture, PolicyModule};
 use crate::event::Details;
 
-pub use crate::contract::policy::{Decision, Issued, Unverified};
-use crate::contract::policy::{PolicyFuture, PolicyModule};
-
 use super::cause::Cause;
-use super::http::Failure;
+use super::http::{Answer, Failure};
 use super::registration::with_attempts;
 use super::Connector;
 
 /// Caller name and version sent to Intune.
-pub const CALLER_INFO: &str = "ConnectorHarness-ReferenceConnector/0.1";
+pub const CALLER_INFO: &str = "ConnectorHarness-ReferenceConnector/0.2";
 
 /// HRESULT reported for a CA refusal (CERTSRV_E_TEMPLATE_DENIED).
 const HR_DENIED: i64 = 0x8009_4012;
 /// HRESULT reported for an unreachable or failing CA (RPC_S_SERVER_UNAVAILABLE as HRESULT).
 const HR_UNAVAILABLE: i64 = 0x8007_06BA;
+
+/// Reads VerifyRequest's answer: 201 allows, 403 with a verdict refuses; other answers are
+/// failures of the call itself.
+fn verdict(a: &Answer) -> Result<VerifyAnswer, Failure> {
+    match a.status {
+        201 | 403 => serde_json::from_slice::<VerifyAnswer>(&a.body).map_err(|_| a.failure()),
+        s if (200..300).contains(&s) => Err(Failure::Malformed),
+        _ => Err(a.failure()),
+    }
+}
+
+/// Reads Notify's answer: 204 when recorded.
+fn noted(a: &Answer) -> Result<(), Failure> {
+    if a.status == 204 || a.status == 200 {
+        Ok(())
+    } else {
+        Err(a.failure())
+    }
+}
 
 impl Connector {
     async fn who(&self, transaction_id: &str) -> Details {
@@ -43,15 +66,15 @@ impl Connector {
         d
     }
 
-    /// Verifies a SCEP request's challenge with Intune.
+    fn crp_headers(&self, signing: &[u8]) -> Vec<(&'static str, String)> {
+        vec![
+            (transport::CLIENT_CERT, crate::pki::b64(signing)),
+            ("user-agent", USER_AGENT.to_string()),
+        ]
+    }
+
+    /// Verifies a SCEP request's challenge with the Certificate Registration Point.
     pub async fn verify_challenge(&self, transaction_id: &str, csr_der: &[u8]) -> Decision {
-        let body = ValidateBody {
-            request: ValidateRequest {
-                transaction_id: transaction_id.into(),
-                certificate_request: crate::pki::b64(csr_der),
-                caller_info: CALLER_INFO.into(),
-            },
-        };
         // Until Intune names the device, the request's subject is the best account of it.
         if let Some(cn) = crate::pki::read_csr(csr_der)
             .ok()
@@ -62,57 +85,50 @@ impl Connector {
                 .scep_subjects
                 .insert(transaction_id.into(), (cn, String::new()));
         }
+        let Some(signing) = self.store.signing_certificate() else {
+            let d = self.who(transaction_id).await.with(
+                Detail::Reason,
+                "the SCEP signing certificate is not in the store; check the connector's certificate download events",
+            );
+            self.emit(Cause::SigningCertificateMissing, d);
+            return refuse("no SCEP signing certificate");
+        };
+        if !self.store.has_crp_encryption_certificate() {
+            let d = self.who(transaction_id).await.with(
+                Detail::Reason,
+                "the CRP encryption certificate is not in the store",
+            );
+            self.emit(Cause::CrpEncryptionCertificateMissing, d);
+            return refuse("no CRP encryption certificate");
+        }
+        let body = VerifyRequest {
+            transaction_id: transaction_id.into(),
+            certificate_request: crate::pki::b64(csr_der),
+            caller_info: CALLER_INFO.into(),
+        };
         let called = self
             .intune
-            .post::<_, ScepResponse>(intune_paths::VALIDATE, &body, &[])
+            .call(
+                Service::CertificateRegistration,
+                VERIFY_REQUEST,
+                &body,
+                &self.crp_headers(&signing),
+                verdict,
+            )
             .await;
-        let timeout = self.config.retry.timeout;
         let (cause, reason, decision) = match called.result {
             Ok(answer) => {
-                if let (Some(device), Some(user)) = (&answer.device_id, &answer.user_id) {
+                if let Some(device) = &answer.device_id {
+                    let user = answer.user_id.clone().unwrap_or_default();
                     self.state()
                         .await
                         .scep_subjects
-                        .insert(transaction_id.into(), (device.clone(), user.clone()));
+                        .insert(transaction_id.into(), (device.clone(), user));
                 }
-                match answer.code.as_str() {
-                    "Success" => {
-                        let cause = if called.attempts > 1 {
-                            Cause::ChallengeVerifiedAfterRetry
-                        } else {
-                            Cause::ChallengeVerified
-                        };
-                        (
-                            cause,
-                            None,
-                            Decision::Issue {
-                                template: self.config.scep_template.clone(),
-                            },
-                        )
-                    }
-                    "ChallengeExpired" => (
-                        Cause::ChallengeExpired,
-                        Some(answer.code.clone()),
-                        refuse(&answer.code),
-                    ),
-                    "Unknown" => (
-                        Cause::ChallengeRejectedUnknown,
-                        Some(answer.code.clone()),
-                        refuse(&answer.code),
-                    ),
-                    code if SCEP_ERROR_CODES.contains(&code) => (
-                        Cause::ChallengeRejected,
-                        Some(code.to_string()),
-                        refuse(code),
-                    ),
-                    other => {
-                        let why = format!("unknown result code `{other}`");
-                        (Cause::VerifyFailed, Some(why.clone()), refuse(&why))
-                    }
-                }
+                self.judge(&answer, called.attempts)
             }
             Err(f) => {
-                let reason = f.reason(timeout);
+                let reason = f.reason();
                 let cause = if f.is_unexpected() {
                     Cause::VerifyFailed
                 } else {
@@ -121,131 +137,131 @@ impl Connector {
                 (cause, Some(reason.clone()), refuse(&reason))
             }
         };
-        let d = self.who(transaction_id).await;
-        let d = match reason {
-            Some(r) => d.with(Detail::Reason, r),
-            None => d,
-        };
+        let d = self
+            .who(transaction_id)
+            .await
+            .with_opt(Detail::Reason, reason);
         self.emit(cause, with_attempts(d, called.attempts));
         decision
     }
 
-    /// Reports a request NDES could not hand to verification.
-    pub async fn report_unverified(&self, transaction_id: Option<&str>, why: Unverified) {
-        let d = match transaction_id {
-            Some(t) => self.who(t).await,
-            None => Details::new(),
-        };
-        let (cause, reason) = match why {
-            Unverified::EncryptionCertMissing => (
-                Cause::RaEncryptionCertMissing,
-                "RA encryption certificate not found".to_string(),
+    /// What Intune's verdict means for the event log and for NDES.
+    fn judge(&self, answer: &VerifyAnswer, attempts: u32) -> (Cause, Option<String>, Decision) {
+        use ScepErrorCode as E;
+        let code = answer.code.clone();
+        match answer.parsed() {
+            Some(E::Success) => {
+                let cause = if attempts > 1 {
+                    Cause::ChallengeVerifiedAfterRetry
+                } else {
+                    Cause::ChallengeVerified
+                };
+                let decision = Decision::Issue {
+                    template: self.config.scep_template.clone(),
+                };
+                (cause, None, decision)
+            }
+            Some(E::ChallengeExpired) => {
+                (Cause::ChallengeExpired, Some(code.clone()), refuse(&code))
+            }
+            Some(E::ChallengeDeserializationError | E::ChallengeDecodingError) => (
+                Cause::ChallengeUndecodable,
+                Some(code.clone()),
+                refuse(&code),
             ),
-            Unverified::SigningCertMissing => (
-                Cause::RaSigningCertMissing,
-                "RA signing certificate not found".to_string(),
+            Some(E::Unknown) => (
+                Cause::ChallengeRejectedUnknown,
+                Some(code.clone()),
+                refuse(&code),
             ),
-            Unverified::Undecodable(why) => (Cause::ScepUndecodable, why),
-        };
-        self.emit(cause, d.with(Detail::Reason, reason));
+            Some(_) => (Cause::ChallengeRejected, Some(code.clone()), refuse(&code)),
+            None => {
+                let why = format!("unknown result code `{code}`");
+                (Cause::VerifyFailed, Some(why.clone()), refuse(&why))
+            }
+        }
     }
 
-    /// Notifies Intune of the issuance outcome.
+    /// Notifies the Certificate Registration Point of the issuance outcome.
     pub async fn notify_outcome(&self, transaction_id: &str, csr_der: &[u8], outcome: Issued) {
-        let timeout = self.config.retry.timeout;
         let d = self.who(transaction_id).await;
-        let csr = crate::pki::b64(csr_der);
-        match outcome {
+        let Some(signing) = self.store.signing_certificate() else {
+            // Verification would have refused without it; nothing to notify with.
+            return;
+        };
+        let (wire, details, ca_cause) = match &outcome {
             Issued::Issued {
                 thumbprint,
                 serial_number,
                 not_after,
                 ca_name,
-            } => {
-                let body = SuccessNotificationBody {
-                    notification: SuccessNotification {
-                        transaction_id: transaction_id.into(),
-                        certificate_request: csr,
-                        certificate_thumbprint: thumbprint.clone(),
-                        certificate_serial_number: serial_number.clone(),
-                        certificate_expiration_date_utc: not_after,
-                        issuing_certificate_authority: ca_name.clone(),
-                        caller_info: CALLER_INFO.into(),
-                    },
+            } => (
+                NotifyOutcome::Success {
+                    certificate_thumbprint: thumbprint.clone(),
+                    certificate_serial_number: serial_number.clone(),
+                    certificate_expiration_date_utc: not_after.clone(),
+                    issuing_certificate_authority: ca_name.clone(),
+                },
+                d.with(Detail::Thumbprint, thumbprint.clone())
+                    .with(Detail::SerialNumber, serial_number.clone())
+                    .with(Detail::CaName, ca_name.clone()),
+                None,
+            ),
+            Issued::CaDenied { reason } | Issued::CaFailed { reason } => {
+                let (hr, cause) = match &outcome {
+                    Issued::CaDenied { .. } => (HR_DENIED, Cause::NotifyCaDenied),
+                    _ => (HR_UNAVAILABLE, Cause::NotifyFailed),
                 };
-                let called = self
-                    .intune
-                    .post::<_, ScepResponse>(intune_paths::SUCCESS_NOTIFICATION, &body, &[])
-                    .await;
-                let d = d
-                    .with(Detail::Thumbprint, thumbprint)
-                    .with(Detail::SerialNumber, serial_number)
-                    .with(Detail::CaName, ca_name);
-                let (cause, d) = match called.result {
-                    Ok(a) if a.code == "Success" => (
-                        if called.attempts > 1 {
-                            Cause::NotifiedAfterRetry
-                        } else {
-                            Cause::Notified
-                        },
-                        d,
-                    ),
-                    Ok(a) => (
-                        Cause::NotifyRefused,
-                        d.with(Detail::Reason, format!("Intune answered {}", a.code)),
-                    ),
-                    Err(f) => (
-                        notify_failure_cause(&f),
-                        d.with(Detail::Reason, f.reason(timeout)),
-                    ),
-                };
-                self.emit(cause, with_attempts(d, called.attempts));
-            }
-            other => {
-                let (hr, reason, ca_cause) = match other {
-                    Issued::CaDenied { reason } => (HR_DENIED, reason, Cause::NotifyCaDenied),
-                    Issued::CaFailed { reason } => (HR_UNAVAILABLE, reason, Cause::NotifyFailed),
-                    Issued::Issued { .. } => return,
-                };
-                let body = FailureNotificationBody {
-                    notification: FailureNotification {
-                        transaction_id: transaction_id.into(),
-                        certificate_request: csr,
+                (
+                    NotifyOutcome::Failure {
                         h_result: hr,
                         error_description: reason.chars().take(255).collect(),
-                        caller_info: CALLER_INFO.into(),
                     },
-                };
-                let called = self
-                    .intune
-                    .post::<_, ScepResponse>(intune_paths::FAILURE_NOTIFICATION, &body, &[])
-                    .await;
-                // The certificate did not reach the device either way; a failing notification
-                // call makes it an unexpected failure.
-                let cause = match &called.result {
-                    Err(f) if f.is_unexpected() => Cause::NotifyFailed,
-                    _ => ca_cause,
-                };
-                let d = d
-                    .with(Detail::CaName, self.config.ca_name.clone())
-                    .with(Detail::Reason, reason);
-                self.emit(cause, with_attempts(d, called.attempts));
+                    d.with(Detail::CaName, self.config.ca_name.clone())
+                        .with(Detail::Reason, reason.clone()),
+                    Some(cause),
+                )
             }
-        }
+        };
+        let body = Notify {
+            transaction_id: transaction_id.into(),
+            certificate_request: crate::pki::b64(csr_der),
+            outcome: wire,
+            caller_info: CALLER_INFO.into(),
+        };
+        let called = self
+            .intune
+            .call(
+                Service::CertificateRegistration,
+                NOTIFY,
+                &body,
+                &self.crp_headers(&signing),
+                noted,
+            )
+            .await;
+        let (cause, details) = match (ca_cause, called.result) {
+            // The certificate did not reach the device either way; a failing notification
+            // call makes it an unexpected failure.
+            (Some(_), Err(f)) if f.is_unexpected() => (Cause::NotifyFailed, details),
+            (Some(cause), _) => (cause, details),
+            (None, Ok(())) if called.attempts > 1 => (Cause::NotifiedAfterRetry, details),
+            (None, Ok(())) => (Cause::Notified, details),
+            (None, Err(f)) if f.is_unexpected() => (
+                Cause::NotifyFailed,
+                details.with(Detail::Reason, f.reason()),
+            ),
+            (None, Err(f)) => (
+                Cause::NotifyRefused,
+                details.with(Detail::Reason, f.reason()),
+            ),
+        };
+        self.emit(cause, with_attempts(details, called.attempts));
     }
 }
 
 fn refuse(reason: &str) -> Decision {
     Decision::Refuse {
         reason: reason.to_string(),
-    }
-}
-
-fn notify_failure_cause(f: &Failure) -> Cause {
-    if f.is_unexpected() {
-        Cause::NotifyFailed
-    } else {
-        Cause::NotifyRefused
     }
 }
 
@@ -257,14 +273,6 @@ impl PolicyModule for Connector {
         csr_der: &'a [u8],
     ) -> PolicyFuture<'a, Decision> {
         Box::pin(self.verify_challenge(transaction_id, csr_der))
-    }
-
-    fn unverifiable<'a>(
-        &'a self,
-        transaction_id: Option<&'a str>,
-        why: Unverified,
-    ) -> PolicyFuture<'a, ()> {
-        Box::pin(self.report_unverified(transaction_id, why))
     }
 
     fn notify<'a>(

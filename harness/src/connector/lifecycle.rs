@@ -1,50 +1,53 @@
-//! Service lifecycle: start (read the registration certificate, check in; 10010) and stop
-//! (check out; 10020).
+//! Service lifecycle: start (read the registration certificate, check in, fetch the policy
+//! module's signing certificate if the store lacks it; 10010) and stop (check out; 10020).
 
 use crate::catalog::Detail;
-use crate::contract::intune::{intune_paths, Checkin};
+use crate::contract::intune::registration::{
+    Checkin, SigningCertificate, SigningCertificateRequest, CHECKIN, SIGNING_CERTIFICATE,
+};
+use crate::contract::intune::{ODataValue, Service};
 use crate::event::Details;
 
 use super::cause::Cause;
+use super::http::Failure;
 use super::registration::{cert_details, with_attempts};
+use super::transfer::RequestKind;
 use super::Connector;
 
 impl Connector {
     /// Starts the service. Returns `false` if it was already running.
     pub async fn start(&self) -> bool {
-        let now = self.clock.now();
-        let window = self.config.renewal_window;
-        let retrieved = {
+        {
             let mut state = self.state().await;
             if state.running {
                 return false;
             }
             state.running = true;
-            let r = state.store.retrieve(now, window);
-            state.active = r.usable.clone();
-            r
-        };
+        }
+        let retrieved = self.retrieve();
+        {
+            let mut state = self.state().await;
+            state.active = retrieved.usable.as_ref().map(|(c, _)| c.clone());
+            state.key = retrieved.usable.as_ref().map(|(_, k)| k.clone());
+        }
         if let Some(cause) = retrieved.cause {
-            let d = match (&retrieved.usable, &self.state().await.store.certificate) {
-                (Some(c), _) | (None, Some(c)) => cert_details(c),
-                (None, None) => Details::new(),
-            };
-            let d = if retrieved.unexpected {
-                d.with(Detail::Reason, "certificate store read failed")
-            } else {
-                d
-            };
+            let d = retrieved
+                .shown
+                .as_ref()
+                .map(cert_details)
+                .unwrap_or_default();
+            let d = d.with_opt(Detail::Reason, retrieved.reason.clone());
             self.emit(cause, d);
         }
         let mut unexpected = retrieved.unexpected;
         let mut details = Details::new();
-        if let Some(cert) = retrieved.usable {
-            let called = self.checkin("started", &cert.thumbprint).await;
-            details = with_attempts(details, called.0);
-            if let Some(reason) = called.1 {
+        if let Some((cert, _)) = &retrieved.usable {
+            let (attempts, failure) = self.checkin("started", &cert.thumbprint).await;
+            details = with_attempts(details, attempts);
+            if let Some(reason) = failure {
                 unexpected = true;
                 details.insert(Detail::Reason, reason);
-            } else if called.0 > 1 {
+            } else if attempts > 1 {
                 unexpected = true;
             }
         }
@@ -56,7 +59,38 @@ impl Connector {
             },
             details,
         );
+        if let Some((cert, _)) = retrieved.usable {
+            if self.store.signing_certificate().is_none() {
+                self.download_signing_certificate(&cert.thumbprint).await;
+            }
+        }
         true
+    }
+
+    /// Downloads the policy module's SCEP signing certificate into the store (20400 / 20402).
+    async fn download_signing_certificate(&self, thumbprint: &str) {
+        let body = SigningCertificateRequest {
+            thumbprint: thumbprint.into(),
+        };
+        let called = self
+            .intune
+            .post::<_, SigningCertificate>(
+                Service::ConnectorRegistration,
+                SIGNING_CERTIFICATE,
+                &body,
+            )
+            .await;
+        let kept = called.result.and_then(|c| {
+            let der = crate::pki::unb64(&c.certificate).map_err(|_| Failure::Malformed)?;
+            self.store
+                .put_signing_certificate(&der)
+                .map_err(|_| Failure::Malformed)
+        });
+        self.report_download(
+            RequestKind::SigningCertificate,
+            kept.map(|()| 1),
+            called.attempts,
+        );
     }
 
     /// Stops the service. Returns `false` if it was not running.
@@ -99,10 +133,10 @@ impl Connector {
         };
         let called = self
             .intune
-            .post::<_, serde_json::Value>(intune_paths::CHECKIN, &body, &[])
+            .post::<_, ODataValue<bool>>(Service::ConnectorRegistration, CHECKIN, &body)
             .await;
         let reason = match called.result {
-            Err(f) if f.is_unexpected() => Some(f.reason(self.config.retry.timeout)),
+            Err(f) if f.is_unexpected() => Some(f.reason()),
             _ => None,
         };
         (called.attempts, reason)

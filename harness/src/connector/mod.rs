@@ -16,33 +16,39 @@ mod lifecycle;
 mod pkcs;
 mod registration;
 mod revoke;
+mod store;
 mod transfer;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use cause::Cause;
-pub use crp::{Decision, Issued, Unverified, CALLER_INFO};
+pub use crp::CALLER_INFO;
 pub use http::{Failure, RetryPolicy};
-pub use registration::{
-    registration_certificate, RegistrationStore, StoreCondition, StoredCertificate,
-};
+pub use store::StoredCertificate;
 
-use crate::contract::intune::CaRequestResult;
+use crate::contract::intune::pkcs::CaRequestResult;
+use crate::contract::intune::revocation::RevocationResult;
 use crate::event::{Details, Sink};
 use crate::sim::Clock;
-use http::Peer;
-use revoke::PendingRevocation;
+use http::{IntuneClient, Peer};
+
+/// The bearer token the reference connector presents (the fake accepts any; a real connector
+/// gets one from Entra ID).
+pub const TOKEN: &str = "TEST-ONLY-reference-connector-token";
 
 /// How the connector is configured.
 #[derive(Clone, Debug)]
 pub struct ConnectorConfig {
-    /// Base URL of the Intune service.
-    pub intune_url: String,
+    /// Intune's service discovery URL (Microsoft Graph's `servicePrincipals/…/endpoints`).
+    pub discovery_url: String,
     /// Base URL of the CA.
     pub ca_url: String,
     /// The CA's name, as the connector reports it.
     pub ca_name: String,
+    /// The registration store directory ([`crate::contract::store`]).
+    pub store_dir: PathBuf,
     /// Timeouts, retries and backoff.
     pub retry: RetryPolicy,
     /// How long before expiry the registration certificate is renewed.
@@ -57,13 +63,13 @@ pub struct ConnectorConfig {
 }
 
 /// The connector's mutable state.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct State {
     running: bool,
-    store: RegistrationStore,
     active: Option<StoredCertificate>,
+    key: Option<rsa::RsaPrivateKey>,
     pkcs_outbox: Vec<CaRequestResult>,
-    revoke_outbox: Vec<PendingRevocation>,
+    revoke_outbox: Vec<RevocationResult>,
     scep_subjects: HashMap<String, (String, String)>,
 }
 
@@ -71,35 +77,30 @@ pub(crate) struct State {
 #[derive(Clone)]
 pub struct Connector {
     config: Arc<ConnectorConfig>,
-    intune: Peer,
+    intune: Arc<IntuneClient>,
     ca: Peer,
+    store: store::Store,
     sink: Sink,
     clock: Clock,
     state: Arc<tokio::sync::Mutex<State>>,
 }
 
 impl Connector {
-    /// A stopped connector whose registration store holds `store`, writing to `sink`.
-    pub fn new(
-        config: ConnectorConfig,
-        store: RegistrationStore,
-        sink: Sink,
-        clock: Clock,
-    ) -> Connector {
+    /// A stopped connector configured by `config`, writing to `sink`.
+    pub fn new(config: ConnectorConfig, sink: Sink, clock: Clock) -> Connector {
         Connector {
-            intune: Peer::new(&config.intune_url, config.retry, clock.clone()),
+            intune: Arc::new(IntuneClient::new(
+                &config.discovery_url,
+                TOKEN,
+                config.retry,
+                clock.clone(),
+            )),
             ca: Peer::new(&config.ca_url, config.retry, clock.clone()),
+            store: store::Store::new(&config.store_dir),
             config: Arc::new(config),
             sink,
             clock,
-            state: Arc::new(tokio::sync::Mutex::new(State {
-                running: false,
-                store,
-                active: None,
-                pkcs_outbox: Vec::new(),
-                revoke_outbox: Vec::new(),
-                scep_subjects: HashMap::new(),
-            })),
+            state: Arc::default(),
         }
     }
 

@@ -4,17 +4,24 @@
 
 use crate::catalog::Detail;
 use crate::contract::ca::{ca_paths, IssueRequest, IssueResponse};
-use crate::contract::intune::{
-    ca_request_error, intune_paths, CaRequest, CaRequestResult, DownloadCaRequests,
-    DownloadParameters, PkcsParameters, UploadCaResults,
+use crate::contract::intune::pkcs::{
+    CaRequest, CaRequestDownloadParameters, CaRequestResult, DownloadCaRequests, PkcsParameters,
+    UploadCaRequestResults, DOWNLOAD, UPLOAD,
 };
+use crate::contract::intune::{CaRequestErrorCode, Service};
 use crate::event::Details;
+use crate::transport::TransportError;
 
 use super::cause::Cause;
-use super::http::Failure;
+use super::http::{Answer, Failure};
 use super::registration::with_attempts;
-use super::transfer::{RequestKind, Subject};
+use super::transfer::{AfterUpload, RequestKind, Subject};
 use super::Connector;
+
+/// The PKCS upload's answer: the literal `true` when recorded.
+fn recorded(a: &Answer) -> Result<bool, Failure> {
+    a.json::<bool>()
+}
 
 impl Connector {
     /// Uploads waiting results, then downloads and processes new requests.
@@ -24,14 +31,19 @@ impl Connector {
             self.upload_pkcs(result).await;
         }
         let body = DownloadCaRequests {
-            download_parameters: DownloadParameters {
+            download_parameters: CaRequestDownloadParameters {
                 max_messages: self.config.batch_size,
+                issuer_name: Some(self.config.ca_name.clone()),
+                ..CaRequestDownloadParameters::default()
             },
         };
-        let Some(requests) = self
-            .download::<_, CaRequest>(RequestKind::Pkcs, intune_paths::DOWNLOAD_REQUESTS, &body)
-            .await
-        else {
+        let called = self
+            .intune
+            .post::<_, Vec<CaRequest>>(Service::Pkcs, DOWNLOAD, &body)
+            .await;
+        let got = called.result.as_ref().map(Vec::len).map_err(Clone::clone);
+        self.report_download(RequestKind::Pkcs, got, called.attempts);
+        let Ok(requests) = called.result else {
             return;
         };
         for req in requests {
@@ -52,18 +64,19 @@ impl Connector {
     }
 
     async fn upload_pkcs(&self, result: CaRequestResult) {
-        let body = UploadCaResults {
+        let body = UploadCaRequestResults {
             results: vec![result.clone()],
         };
+        let called = self
+            .intune
+            .call(Service::Pkcs, UPLOAD, &body, &[], recorded)
+            .await;
         let who = Subject {
             request_id: &result.request_id,
-            device_id: &result.device_id,
-            user_id: &result.user_id,
+            device_id: Some(&result.device_id),
+            user_id: Some(&result.user_id),
         };
-        if !self
-            .upload(RequestKind::Pkcs, intune_paths::UPLOAD_RESULTS, &body, who)
-            .await
-        {
+        if self.report_upload(RequestKind::Pkcs, called, who) == AfterUpload::Keep {
             self.state().await.pkcs_outbox.push(result);
         }
     }
@@ -78,8 +91,6 @@ impl Connector {
             succeeded: false,
             error_code: None,
             error_message: None,
-            thumbprint: None,
-            serial_number: None,
         };
         let base = Details::new()
             .with(Detail::DeviceId, req.device_id.clone())
@@ -94,7 +105,7 @@ impl Connector {
                     base.with(Detail::CaName, self.config.ca_name.clone())
                         .with(Detail::Reason, reason.clone()),
                 );
-                result.error_code = Some(ca_request_error::PARAMETER_DATA_INVALID);
+                result.error_code = Some(CaRequestErrorCode::ParameterDataInvalidError);
                 result.error_message = Some(reason);
                 return result;
             }
@@ -121,32 +132,36 @@ impl Connector {
                 self.emit(
                     cause,
                     with_attempts(
-                        base.with(Detail::Thumbprint, issued.thumbprint.clone()),
+                        base.with(Detail::Thumbprint, issued.thumbprint),
                         called.attempts,
                     ),
                 );
                 result.succeeded = true;
-                result.thumbprint = Some(issued.thumbprint);
-                result.serial_number = Some(issued.serial_number);
             }
             Err(f) => {
                 let (cause, code) = match &f {
-                    Failure::Unreachable | Failure::Timeout => (
-                        Cause::PkcsCaUnavailable,
-                        ca_request_error::SERVICE_UNAVAILABLE,
+                    Failure::Transport(TransportError::Malformed) => (
+                        Cause::PkcsCaError,
+                        CaRequestErrorCode::RetryableServiceException,
                     ),
-                    Failure::Status(401) => {
-                        (Cause::PkcsRaCertMissing, ca_request_error::NON_RETRYABLE)
-                    }
-                    Failure::Refused { status: 401, .. } => {
-                        (Cause::PkcsRaCertMissing, ca_request_error::NON_RETRYABLE)
-                    }
-                    Failure::Refused { .. } => (Cause::PkcsDenied, ca_request_error::NON_RETRYABLE),
-                    Failure::Status(_) | Failure::Malformed => {
-                        (Cause::PkcsCaError, ca_request_error::RETRYABLE)
-                    }
+                    Failure::Transport(_) => (
+                        Cause::PkcsCaUnavailable,
+                        CaRequestErrorCode::ServiceUnavailableException,
+                    ),
+                    Failure::Status(401) | Failure::Refused { status: 401, .. } => (
+                        Cause::PkcsRaCertMissing,
+                        CaRequestErrorCode::NonRetryableServiceException,
+                    ),
+                    Failure::Refused { .. } => (
+                        Cause::PkcsDenied,
+                        CaRequestErrorCode::NonRetryableServiceException,
+                    ),
+                    Failure::Status(_) | Failure::Malformed => (
+                        Cause::PkcsCaError,
+                        CaRequestErrorCode::RetryableServiceException,
+                    ),
                 };
-                let reason = f.reason(self.config.retry.timeout);
+                let reason = f.reason();
                 self.emit(
                     cause,
                     with_attempts(base.with(Detail::Reason, reason.clone()), called.attempts),

@@ -1,26 +1,26 @@
 //! The revocation cycle: download Intune's revocation requests, revoke each at the CA
 //! (20200 / 20202), upload each result (20300 / 20302), with the same outbox rule as PKCS.
+//! A revocation request names a serial number and an issuer, never a device or a user, so
+//! these events carry neither.
 
 use crate::catalog::Detail;
 use crate::contract::ca::{ca_paths, RevokeRequest, RevokeResponse};
-use crate::contract::intune::{
-    ca_request_error, intune_paths, DownloadRevocationRequests, RevocationDownloadParameters,
-    RevocationRequest, RevocationResult, UploadRevocationResults,
+use crate::contract::intune::revocation::{
+    DownloadRevocationRequests, RevocationDownloadParameters, RevocationRequest, RevocationResult,
+    UploadRevocationResults, DOWNLOAD, UPLOAD,
 };
+use crate::contract::intune::{CaRequestErrorCode, ODataValue, Service};
 use crate::event::Details;
 
 use super::cause::Cause;
-use super::http::Failure;
+use super::http::{Answer, Failure};
 use super::registration::with_attempts;
-use super::transfer::{RequestKind, Subject};
+use super::transfer::{AfterUpload, RequestKind, Subject};
 use super::Connector;
 
-/// A revocation result waiting to be uploaded, with who it is about.
-#[derive(Clone, Debug)]
-pub(crate) struct PendingRevocation {
-    pub result: RevocationResult,
-    pub device_id: String,
-    pub user_id: String,
+/// The revocation upload's answer: `{"value": true}` when recorded.
+fn recorded(a: &Answer) -> Result<bool, Failure> {
+    a.json::<ODataValue<bool>>().map(|v| v.value)
 }
 
 impl Connector {
@@ -33,63 +33,62 @@ impl Connector {
         let body = DownloadRevocationRequests {
             download_parameters: RevocationDownloadParameters {
                 max_requests: self.config.batch_size,
+                issuer_name: Some(self.config.ca_name.clone()),
+                certificate_provider_name: None,
             },
         };
-        let Some(requests) = self
-            .download::<_, RevocationRequest>(
-                RequestKind::Revoke,
-                intune_paths::DOWNLOAD_REVOCATIONS,
-                &body,
-            )
-            .await
-        else {
+        let called = self
+            .intune
+            .post::<_, ODataValue<Vec<RevocationRequest>>>(Service::Revocation, DOWNLOAD, &body)
+            .await;
+        let got = called
+            .result
+            .as_ref()
+            .map(|v| v.value.len())
+            .map_err(Clone::clone);
+        self.report_download(RequestKind::Revoke, got, called.attempts);
+        let Ok(requests) = called.result else {
             return;
         };
-        for req in requests {
+        for req in requests.value {
             if self
                 .state()
                 .await
                 .revoke_outbox
                 .iter()
-                .any(|p| p.result.request_context == req.request_context)
+                .any(|r| r.request_context == req.request_context)
             {
                 continue;
             }
-            let pending = self.revoke(&req).await;
-            self.upload_revocation(pending).await;
+            let result = self.revoke(&req).await;
+            self.upload_revocation(result).await;
         }
     }
 
-    async fn upload_revocation(&self, pending: PendingRevocation) {
+    async fn upload_revocation(&self, result: RevocationResult) {
         let body = UploadRevocationResults {
-            results: vec![pending.result.clone()],
+            results: vec![result.clone()],
         };
+        let called = self
+            .intune
+            .call(Service::Revocation, UPLOAD, &body, &[], recorded)
+            .await;
         let who = Subject {
-            request_id: &pending.result.request_context,
-            device_id: &pending.device_id,
-            user_id: &pending.user_id,
+            request_id: &result.request_context,
+            device_id: None,
+            user_id: None,
         };
-        if !self
-            .upload(
-                RequestKind::Revoke,
-                intune_paths::UPLOAD_REVOCATION_RESULTS,
-                &body,
-                who,
-            )
-            .await
-        {
-            self.state().await.revoke_outbox.push(pending);
+        if self.report_upload(RequestKind::Revoke, called, who) == AfterUpload::Keep {
+            self.state().await.revoke_outbox.push(result);
         }
     }
 
-    async fn revoke(&self, req: &RevocationRequest) -> PendingRevocation {
+    async fn revoke(&self, req: &RevocationRequest) -> RevocationResult {
         let ca_name = req
             .issuer_name
             .clone()
             .unwrap_or_else(|| self.config.ca_name.clone());
         let base = Details::new()
-            .with(Detail::DeviceId, req.device_id.clone())
-            .with(Detail::UserId, req.user_id.clone())
             .with(Detail::CaName, ca_name)
             .with(Detail::SerialNumber, req.serial_number.clone())
             .with(Detail::RequestId, req.request_context.clone());
@@ -119,28 +118,26 @@ impl Connector {
                 result.succeeded = true;
             }
             Err(f) => {
+                use CaRequestErrorCode as E;
                 let (cause, code) = match &f {
                     Failure::Refused { code, .. } if code == "access_denied" => {
-                        (Cause::RevokeAccessDenied, ca_request_error::NON_RETRYABLE)
+                        (Cause::RevokeAccessDenied, E::NonRetryableServiceException)
                     }
                     Failure::Refused { code, .. } if code == "already_revoked" => {
-                        (Cause::RevokeRefused, ca_request_error::CONFLICT)
+                        (Cause::RevokeRefused, E::ConflictError)
                     }
-                    Failure::Refused { code, .. } if code == "not_found" => (
-                        Cause::RevokeRefused,
-                        ca_request_error::CERTIFICATE_NOT_FOUND,
-                    ),
+                    Failure::Refused { code, .. } if code == "not_found" => {
+                        (Cause::RevokeRefused, E::CertificateNotFoundError)
+                    }
                     Failure::Refused { .. } => {
-                        (Cause::RevokeRefused, ca_request_error::NON_RETRYABLE)
+                        (Cause::RevokeRefused, E::NonRetryableServiceException)
                     }
-                    Failure::Unreachable | Failure::Timeout => {
-                        (Cause::RevokeCaError, ca_request_error::SERVICE_UNAVAILABLE)
-                    }
+                    Failure::Transport(_) => (Cause::RevokeCaError, E::ServiceUnavailableException),
                     Failure::Status(_) | Failure::Malformed => {
-                        (Cause::RevokeCaError, ca_request_error::RETRYABLE)
+                        (Cause::RevokeCaError, E::RetryableServiceException)
                     }
                 };
-                let reason = f.reason(self.config.retry.timeout);
+                let reason = f.reason();
                 self.emit(
                     cause,
                     with_attempts(base.with(Detail::Reason, reason.clone()), called.attempts),
@@ -149,10 +146,6 @@ impl Connector {
                 result.error_message = Some(reason);
             }
         }
-        PendingRevocation {
-            result,
-            device_id: req.device_id.clone(),
-            user_id: req.user_id.clone(),
-        }
+        result
     }
 }

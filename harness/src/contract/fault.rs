@@ -10,6 +10,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::intune::ScepErrorCode;
+
 /// An operation of the fake CA.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CaOp {
@@ -44,6 +46,10 @@ pub enum IntuneOp {
     Renew,
     /// Service check-in at start and stop.
     Checkin,
+    /// Download of the policy module's SCEP signing certificate.
+    DownloadCertificate,
+    /// Service discovery (where each service lives).
+    Discovery,
 }
 
 /// An operation (or a piece of configuration) of the fake NDES.
@@ -98,6 +104,11 @@ const TARGETS: &[(&str, FaultTarget)] = &[
     ("intune.notify", FaultTarget::Intune(IntuneOp::Notify)),
     ("intune.renew", FaultTarget::Intune(IntuneOp::Renew)),
     ("intune.checkin", FaultTarget::Intune(IntuneOp::Checkin)),
+    (
+        "intune.download_certificate",
+        FaultTarget::Intune(IntuneOp::DownloadCertificate),
+    ),
+    ("intune.discovery", FaultTarget::Intune(IntuneOp::Discovery)),
     ("ndes.get_ca_caps", FaultTarget::Ndes(NdesOp::GetCaCaps)),
     ("ndes.get_ca_cert", FaultTarget::Ndes(NdesOp::GetCaCert)),
     (
@@ -142,14 +153,20 @@ impl FaultTarget {
                 K::ExpiredChallenge,
                 K::UnknownChallenge,
                 K::UnknownCode,
+                K::Answer,
             ],
             FaultTarget::Intune(IntuneOp::UploadResults)
             | FaultTarget::Intune(IntuneOp::UploadRevocationResults) => {
                 &[K::Hang, K::Status, K::Malformed, K::Deny, K::NotRecorded]
             }
-            FaultTarget::Intune(IntuneOp::Notify) => {
-                &[K::Hang, K::Status, K::Malformed, K::Deny, K::UnknownCode]
-            }
+            FaultTarget::Intune(IntuneOp::Notify) => &[
+                K::Hang,
+                K::Status,
+                K::Malformed,
+                K::Deny,
+                K::UnknownCode,
+                K::Answer,
+            ],
             FaultTarget::Intune(_) => &[K::Hang, K::Status, K::Malformed, K::Deny],
             FaultTarget::Ndes(NdesOp::RaEncryption) | FaultTarget::Ndes(NdesOp::RaSigning) => {
                 &[K::Missing]
@@ -218,6 +235,8 @@ pub enum KindName {
     UnknownCode,
     /// Intune answers an upload with `false` (not recorded).
     NotRecorded,
+    /// Intune answers validation with the SCEP error code given in `code`.
+    Answer,
 }
 
 impl KindName {
@@ -234,6 +253,7 @@ impl KindName {
             KindName::UnknownChallenge => "unknown_challenge",
             KindName::UnknownCode => "unknown_code",
             KindName::NotRecorded => "not_recorded",
+            KindName::Answer => "answer",
         }
     }
 }
@@ -261,6 +281,8 @@ pub enum FaultKind {
     UnknownCode,
     /// Upload answered `false`.
     NotRecorded,
+    /// Validation answered with this SCEP error code.
+    Answer(ScepErrorCode),
 }
 
 impl FaultKind {
@@ -277,7 +299,27 @@ impl FaultKind {
             FaultKind::UnknownChallenge => KindName::UnknownChallenge,
             FaultKind::UnknownCode => KindName::UnknownCode,
             FaultKind::NotRecorded => KindName::NotRecorded,
+            FaultKind::Answer(_) => KindName::Answer,
         }
+    }
+}
+
+impl FaultKind {
+    /// The kind a name stands for, when the name alone says it all (not `status` or `answer`,
+    /// which take a value).
+    pub fn from_name(name: KindName) -> Option<FaultKind> {
+        Some(match name {
+            KindName::Unavailable => FaultKind::Unavailable,
+            KindName::Hang => FaultKind::Hang,
+            KindName::Malformed => FaultKind::Malformed,
+            KindName::Deny => FaultKind::Deny,
+            KindName::Missing => FaultKind::Missing,
+            KindName::ExpiredChallenge => FaultKind::ExpiredChallenge,
+            KindName::UnknownChallenge => FaultKind::UnknownChallenge,
+            KindName::UnknownCode => FaultKind::UnknownCode,
+            KindName::NotRecorded => FaultKind::NotRecorded,
+            KindName::Status | KindName::Answer => return None,
+        })
     }
 }
 
@@ -285,6 +327,7 @@ impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FaultKind::Status(code) => write!(f, "status {code}"),
+            FaultKind::Answer(code) => write!(f, "answer {code}"),
             other => f.write_str(other.name().name()),
         }
     }

@@ -5,7 +5,8 @@
 //! - [`ca`]: the fake CA's HTTP API;
 //! - [`intune`]: the Intune service's HTTP API, in the shapes of Microsoft's reference client;
 //! - [`policy`]: the NDES policy-module interface (verify a request, hear how it ended);
-//! - [`fault`]: the names of the faults a scenario or `serve`'s admin API can inject.
+//! - [`fault`]: the names of the faults a scenario or `serve`'s admin API can inject;
+//! - [`store`]: the layout of the connector's registration store directory.
 //!
 //! `docs/wire-contracts.md` describes the same for people.
 
@@ -13,3 +14,4 @@ pub mod ca;
 pub mod fault;
 pub mod intune;
 pub mod policy;
+pub mod store;

@@ -1,7 +1,9 @@
-//! The interface between the fake NDES and its policy module: the plug-in (Intune's
-//! certificate registration point) that NDES asks to verify each SCEP request before issuing,
-//! and tells what came of it afterwards. The reference connector implements [`PolicyModule`];
-//! [`AllowAll`] is a trivial one for tests.
+//! The NDES policy-module interface: the plug-in NDES asks to verify each SCEP request before
+//! issuing (Windows' `INDESPolicy::VerifyRequest`) and tells what came of it afterwards
+//! (`INDESPolicy::Notify`). Intune's connector is such a module; so is a vendor's.
+//!
+//! NDES asks only about requests it could read: a message it cannot verify or decrypt is
+//! refused by NDES itself and never reaches the policy module.
 
 /// The policy module's decision on one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,17 +18,6 @@ pub enum Decision {
         /// Why (for logs).
         reason: String,
     },
-}
-
-/// Why NDES could not even ask for verification.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Unverified {
-    /// The RA encryption certificate is missing: the envelope cannot be opened.
-    EncryptionCertMissing,
-    /// The RA signing certificate is missing: no answer can be signed.
-    SigningCertMissing,
-    /// The message could not be decoded, verified or decrypted (the reason says which).
-    Undecodable(String),
 }
 
 /// What NDES reports after trying to issue.
@@ -58,7 +49,7 @@ pub enum Issued {
 /// A boxed, sendable future returned by [`PolicyModule`] methods.
 pub type PolicyFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
-/// The NDES policy module (Intune's certificate registration point plug-in).
+/// The NDES policy module.
 pub trait PolicyModule: Send + Sync + 'static {
     /// Decides on a decrypted, signature-checked request: `csr_der` is its PKCS#10.
     fn verify<'a>(
@@ -66,12 +57,6 @@ pub trait PolicyModule: Send + Sync + 'static {
         transaction_id: &'a str,
         csr_der: &'a [u8],
     ) -> PolicyFuture<'a, Decision>;
-    /// Told when a request could not be verified at all (`transaction_id` when readable).
-    fn unverifiable<'a>(
-        &'a self,
-        transaction_id: Option<&'a str>,
-        why: Unverified,
-    ) -> PolicyFuture<'a, ()>;
     /// Told what came of a request the policy allowed.
     fn notify<'a>(
         &'a self,
@@ -104,10 +89,6 @@ impl PolicyModule for AllowAll {
                 template: self.template.clone(),
             }
         })
-    }
-
-    fn unverifiable<'a>(&'a self, _: Option<&'a str>, _: Unverified) -> PolicyFuture<'a, ()> {
-        Box::pin(async {})
     }
 
     fn notify<'a>(&'a self, _: &'a str, _: &'a [u8], _: Issued) -> PolicyFuture<'a, ()> {

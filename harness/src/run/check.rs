@@ -1,21 +1,18 @@
 //! Checking a run: the catalog contract, the scenario's own expectations, and whether Intune
 //! ended with every request answered exactly once.
 
-use std::collections::BTreeMap;
-
-use crate::contract::intune::IntuneSnapshot;
+use crate::contract::intune::admin::IntuneState;
 use crate::event::{ContractViolation, EventRecord};
+use crate::fakes::ca::IssuedCert;
 use crate::scenario::model::Expect;
-
-use super::steps::Ledger;
 
 /// Everything wrong with a run's stream, as sentences.
 pub fn check(
     records: &[EventRecord],
     violations: &[ContractViolation],
     expect: &Expect,
-    ledger: &Ledger,
-    intune: &IntuneSnapshot,
+    intune: &IntuneState,
+    issued: &[IssuedCert],
 ) -> Vec<String> {
     let mut problems: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
     let mut from = 0;
@@ -51,52 +48,6 @@ pub fn check(
             ));
         }
     }
-    if expect.drained {
-        problems.extend(drained(ledger, intune));
-    }
-    problems
-}
-
-/// Whether every queued request ended in exactly one recorded result.
-pub fn drained(ledger: &Ledger, intune: &IntuneSnapshot) -> Vec<String> {
-    let mut problems = Vec::new();
-    if !intune.pending_pkcs.is_empty() {
-        problems.push(format!(
-            "PKCS requests still pending at Intune: {}",
-            intune.pending_pkcs.join(", ")
-        ));
-    }
-    if !intune.pending_revocations.is_empty() {
-        problems.push(format!(
-            "revocations still pending at Intune: {}",
-            intune.pending_revocations.join(", ")
-        ));
-    }
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in &intune.pkcs_results {
-        *counts.entry(r.request_id.as_str()).or_default() += 1;
-    }
-    for id in &ledger.pkcs_requests {
-        match counts.get(id.as_str()) {
-            Some(1) => {}
-            Some(n) => problems.push(format!(
-                "PKCS request {id} has {n} recorded results; expected exactly one"
-            )),
-            None => problems.push(format!("PKCS request {id} has no recorded result")),
-        }
-    }
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in &intune.revocation_results {
-        *counts.entry(r.request_context.as_str()).or_default() += 1;
-    }
-    for id in &ledger.revocations {
-        match counts.get(id.as_str()) {
-            Some(1) => {}
-            Some(n) => problems.push(format!(
-                "revocation {id} has {n} recorded results; expected exactly one"
-            )),
-            None => problems.push(format!("revocation {id} has no recorded result")),
-        }
-    }
+    problems.extend(super::exactly_once::check(intune, issued, expect.drained));
     problems
 }

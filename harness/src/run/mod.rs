@@ -7,6 +7,7 @@
 pub mod check;
 pub mod coverage;
 pub mod device;
+pub mod exactly_once;
 pub mod report;
 pub mod snapshot;
 pub mod steps;
@@ -96,22 +97,26 @@ async fn execute(scenario: &Scenario, seed: u64) -> Execution {
         }
     };
     let mut problems = Vec::new();
-    let ledger = match steps::run_steps(&world, scenario).await {
-        Ok(l) => l,
-        Err(e) => {
-            problems.push(e.to_string());
-            steps::Ledger::default()
-        }
-    };
+    if let Err(e) = steps::run_steps(&world, scenario).await {
+        problems.push(e.to_string());
+    }
     let events = world.sink.records();
-    let intune = world.intune.snapshot();
     problems.extend(check::check(
         &events,
         &world.sink.violations(),
         &scenario.expect,
-        &ledger,
-        &intune,
+        &world.intune.state(),
+        &world.ca.issued(),
     ));
+    for incident in world
+        .ca
+        .incidents()
+        .into_iter()
+        .chain(world.intune.incidents())
+        .chain(world.ndes.incidents())
+    {
+        problems.push(format!("harness error: {incident}"));
+    }
     world.shutdown().await;
     let yaml = crate::event::to_yaml(&events);
     Execution {

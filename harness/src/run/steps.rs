@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::contract::fault::{Fault, FaultKind, FaultTarget, KindName, Scope};
-use crate::contract::intune::{MintChallenge, QueuePkcs, QueueRevocation};
+use crate::contract::intune::admin::{MintChallenge, QueuePkcs, QueueRevocation};
 use crate::scenario::model::{ChallengeState, Enroll, EnrollOutcome, FaultStep, Step};
 use crate::scenario::{expand, Scenario};
 
@@ -79,23 +79,19 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
                 }
             }
             Step::QueueRevocation(r) => {
-                let results = world.intune.snapshot().pkcs_results;
+                // The CA owns what it issued: the device's certificate is its latest one.
+                let issued = world.ca.issued();
                 for device in expand(&r.device, r.count) {
-                    let serial = results
+                    let serial = issued
                         .iter()
                         .rev()
-                        .find(|res| res.device_id == device && res.succeeded)
-                        .and_then(|res| res.serial_number.clone())
+                        .find(|c| c.subject_cn.as_deref() == Some(device.as_str()))
+                        .map(|c| c.serial.clone())
                         .ok_or_else(|| fail(format!("no certificate was issued to `{device}` before this step, so there is nothing to revoke; add a `sync` after its `queue_pkcs`")))?;
                     let queued = world.intune.queue_revocation(QueueRevocation {
-                        device_id: device.clone(),
-                        user_id: results
-                            .iter()
-                            .find(|res| res.device_id == device)
-                            .map(|res| res.user_id.clone())
-                            .unwrap_or_default(),
                         serial_number: serial,
                         issuer_name: scenario.setup.ca.name.clone(),
+                        ca_configuration: None,
                     });
                     ledger.revocations.push(queued.request_context);
                 }
@@ -131,27 +127,31 @@ async fn enroll_one(
     challenges: &mut HashMap<String, String>,
 ) -> Result<Enrollment, String> {
     let mint = |device: &str, validity: u64| {
-        world.intune.mint_challenge(MintChallenge {
-            device_id: device.into(),
-            user_id: e.user.clone(),
-            profile: "SCEP-Default".into(),
-            validity_seconds: validity,
-        })
+        world
+            .intune
+            .mint_challenge(MintChallenge {
+                device_id: device.into(),
+                user_id: e.user.clone(),
+                profile: "SCEP-Default".into(),
+                validity_seconds: validity,
+            })
+            .map(|m| m.challenge)
     };
     let challenge = match e.challenge {
         ChallengeState::Valid => {
-            let c = mint(device, 3600).challenge;
+            let c = mint(device, 3600)?;
             challenges.insert(device.to_string(), c.clone());
             Some(c)
         }
         ChallengeState::Expired => {
-            let c = mint(device, 60).challenge;
+            let c = mint(device, 60)?;
             world.clock.advance(std::time::Duration::from_secs(61));
             Some(c)
         }
-        ChallengeState::Unknown => Some(format!("unknown-{}", world.rng.fork(device).hex(8))),
+        ChallengeState::Unknown => Some(world.intune.foreign_challenge(&mut world.rng.fork(device))),
+        ChallengeState::Garbled => Some("TEST-ONLY not a challenge".into()),
         ChallengeState::Missing => None,
-        ChallengeState::OtherDevice => Some(mint(&format!("{device}-other"), 3600).challenge),
+        ChallengeState::OtherDevice => Some(mint(&format!("{device}-other"), 3600)?),
         ChallengeState::Reused => Some(
             challenges
                 .get(device)
@@ -174,6 +174,10 @@ fn fault_of(f: &FaultStep) -> Fault {
         KindName::UnknownChallenge => FaultKind::UnknownChallenge,
         KindName::UnknownCode => FaultKind::UnknownCode,
         KindName::NotRecorded => FaultKind::NotRecorded,
+        KindName::Answer => FaultKind::Answer(
+            f.code
+                .unwrap_or(crate::contract::intune::ScepErrorCode::Unknown),
+        ),
     };
     let scope = f.times.map(Scope::Times).unwrap_or(Scope::UntilHealed);
     Fault { kind, scope }

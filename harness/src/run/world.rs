@@ -6,15 +6,13 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::connector::{
-    registration_certificate, Connector, ConnectorConfig, RegistrationStore, RetryPolicy,
-    StoreCondition, StoredCertificate,
-};
+use crate::connector::{Connector, ConnectorConfig, RetryPolicy};
 use crate::event::Sink;
 use crate::fakes::ca::{CaConfig, CaKind, FakeCa, Template};
 use crate::fakes::intune::{FakeIntune, IntuneConfig};
 use crate::fakes::ndes::{FakeNdes, NdesConfig};
-use crate::scenario::model::{CaKindSetup, Scenario};
+use crate::provision::{provision, StoreCondition, StoreSetup};
+use crate::scenario::model::{CaKindSetup, Presence, Scenario};
 use crate::sim::{Clock, Rng, DEFAULT_EPOCH};
 
 /// Everything a scenario runs against.
@@ -35,6 +33,8 @@ pub struct World {
     pub connector: Connector,
     /// HTTP client of the simulated devices.
     pub http: reqwest::Client,
+    /// The connector's registration store directory (removed with the world).
+    pub store_dir: tempfile::TempDir,
 }
 
 /// A world that could not be built.
@@ -84,8 +84,17 @@ impl World {
             .map_err(err("fake Intune"))?;
 
         let c = &setup.connector;
+        let store_dir = tempfile::Builder::new()
+            .prefix("connector-store-")
+            .tempdir()
+            .map_err(|e| SetupError(format!("registration store directory: {e}")))?;
+        let signing = crate::pki::unb64(&intune.signing_certificate().certificate)
+            .map_err(|e| SetupError(format!("signing certificate: {e}")))?;
+        provision(store_dir.path(), &store_setup(scenario, start), &signing)
+            .map_err(|e| SetupError(e.to_string()))?;
         let config = ConnectorConfig {
-            intune_url: intune.url(),
+            discovery_url: intune.discovery_url(),
+            store_dir: store_dir.path().to_path_buf(),
             ca_url: ca.url().to_string(),
             ca_name: setup.ca.name.clone(),
             retry: RetryPolicy {
@@ -100,8 +109,7 @@ impl World {
                 .unwrap_or(setup.ca.kind == CaKindSetup::Digicert),
             scep_template: c.scep_template.clone(),
         };
-        let store = registration_store(scenario, start)?;
-        let connector = Connector::new(config, store, sink.clone(), clock.clone());
+        let connector = Connector::new(config, sink.clone(), clock.clone());
         let ndes_config = NdesConfig {
             ca_url: ca.url().to_string(),
             ca_name: setup.ca.name.clone(),
@@ -128,6 +136,7 @@ impl World {
             ndes,
             connector,
             http,
+            store_dir,
         })
     }
 
@@ -139,29 +148,21 @@ impl World {
     }
 }
 
-fn registration_store(
-    scenario: &Scenario,
-    start: OffsetDateTime,
-) -> Result<RegistrationStore, SetupError> {
+fn store_setup(scenario: &Scenario, start: OffsetDateTime) -> StoreSetup {
     let reg = &scenario.setup.registration;
     let day = time::Duration::days(1);
     let not_after = match (reg.state, reg.expires_in) {
-        (_, Some(left)) => start + left.signed(),
-        (StoreCondition::NearExpiry, None) => start + day * 10,
-        (StoreCondition::Expired, None) => start - day,
-        _ => start + day * 365,
+        (_, Some(left)) => start.saturating_add(left.signed()),
+        (StoreCondition::NearExpiry, None) => start.saturating_add(day * 10),
+        (StoreCondition::Expired, None) => start.saturating_sub(day),
+        _ => start.saturating_add(day * 365),
     };
-    let year_before: OffsetDateTime = not_after - day * 365;
-    let not_before = year_before.min(start - day);
-    let certificate: Option<StoredCertificate> = match reg.state {
-        StoreCondition::Missing => None,
-        _ => Some(
-            registration_certificate(not_before, not_after)
-                .map_err(|e| SetupError(format!("registration certificate: {e}")))?,
-        ),
-    };
-    Ok(RegistrationStore {
+    let year_before: OffsetDateTime = not_after.saturating_sub(day * 365);
+    StoreSetup {
         condition: reg.state,
-        certificate,
-    })
+        not_before: year_before.min(start.saturating_sub(day)),
+        not_after,
+        signing_certificate: reg.signing_certificate == Presence::Present,
+        crp_encryption_certificate: reg.crp_encryption_certificate == Presence::Present,
+    }
 }

@@ -315,6 +315,19 @@ fn check_step(
                 }
                 _ => {}
             }
+            match (f.kind, f.code) {
+                (KindName::Answer, None) => {
+                    return Err(src.at(
+                        loc,
+                        "fault kind `answer` needs `code: <Intune SCEP error code>`",
+                        Some("e.g. `code: KeyUsageMismatch`".into()),
+                    ))
+                }
+                (k, Some(_)) if k != KindName::Answer => {
+                    return Err(src.at(loc, "`code` only applies to fault kind `answer`", None))
+                }
+                _ => {}
+            }
             if f.times == Some(0) {
                 return Err(src.at(
                     loc,

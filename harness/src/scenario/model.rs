@@ -9,8 +9,8 @@ use serde_saphyr::Spanned;
 
 use super::span::Span;
 use crate::catalog::{Detail, DiagnosticCode, EventId};
-use crate::connector::StoreCondition;
 use crate::contract::fault::{FaultTarget, KindName};
+use crate::provision::StoreCondition;
 
 /// One scenario file.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -137,6 +137,24 @@ pub struct RegistrationSetup {
     /// `near_expiry`; `expired` means it expired a day before the start).
     #[serde(default)]
     pub expires_in: Option<Span>,
+    /// The policy module's SCEP signing certificate (`signing.pem`); when missing, the service
+    /// downloads it from Intune at start.
+    #[serde(default)]
+    pub signing_certificate: Presence,
+    /// The CRP encryption certificate of the connector's configuration (`crp-encryption.pem`).
+    #[serde(default)]
+    pub crp_encryption_certificate: Presence,
+}
+
+/// Whether a file is in the connector's store.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// It is there.
+    #[default]
+    Present,
+    /// It is not.
+    Missing,
 }
 
 impl Default for RegistrationSetup {
@@ -144,6 +162,8 @@ impl Default for RegistrationSetup {
         RegistrationSetup {
             state: default_store(),
             expires_in: None,
+            signing_certificate: Presence::Present,
+            crp_encryption_certificate: Presence::Present,
         }
     }
 }
@@ -302,8 +322,10 @@ pub enum ChallengeState {
     Valid,
     /// Minted, then left to expire (the clock moves past its lifetime).
     Expired,
-    /// Never minted by Intune.
+    /// In Intune's format, but minted by another service (Intune cannot decrypt it).
     Unknown,
+    /// Not an Intune challenge at all (Intune cannot decode it).
+    Garbled,
     /// No challenge in the request.
     Missing,
     /// Minted for another device.
@@ -375,6 +397,10 @@ pub struct FaultStep {
     /// HTTP status, for kind `status`.
     #[serde(default)]
     pub status: Option<u16>,
+    /// Intune's SCEP error code, for kind `answer` (`ChallengeExpired`, `KeyUsageMismatch`, …).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub code: Option<crate::contract::intune::ScepErrorCode>,
     /// The next N calls only; absent means until healed.
     #[serde(default)]
     pub times: Option<u32>,

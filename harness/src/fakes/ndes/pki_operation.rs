@@ -13,7 +13,7 @@ use super::ca_client::{self, CaAnswer};
 use super::http::status;
 use super::{Core, NdesOperation, NdesOutcome};
 use crate::contract::fault::NdesOp;
-use crate::contract::policy::{Decision, Issued, Unverified};
+use crate::contract::policy::{Decision, Issued};
 use crate::scep::{
     cert_rep_failure, cert_rep_success, Decrypted, FailInfo, MessageType, PkiMessage, RaSigner,
     ReplyTo, ScepError,
@@ -123,9 +123,6 @@ pub(super) async fn answer(s: Arc<Core>, bytes: Vec<u8>) -> Response {
     let read = PkiMessage::read(&bytes);
     if s.missing(NdesOp::RaSigning) {
         let txid = read.as_ref().ok().map(|m| m.transaction_id.clone());
-        s.policy
-            .unverifiable(txid.as_deref(), Unverified::SigningCertMissing)
-            .await;
         let reason = "the RA signing certificate is missing: no answer can be signed";
         s.record(
             NdesOperation::PkiOperation,
@@ -142,9 +139,6 @@ pub(super) async fn answer(s: Arc<Core>, bytes: Vec<u8>) -> Response {
         Ok(m) => m,
         Err(e) => {
             let reason = e.to_string();
-            s.policy
-                .unverifiable(None, Unverified::Undecodable(reason.clone()))
-                .await;
             return s.bad_request(NdesOperation::PkiOperation, &reason);
         }
     };
@@ -157,23 +151,14 @@ pub(super) async fn answer(s: Arc<Core>, bytes: Vec<u8>) -> Response {
     let dec = match opened {
         Opened::Ready(d) => d,
         Opened::BadSignature(reason) | Opened::Undecryptable(reason) => {
-            s.policy
-                .unverifiable(Some(&txid), Unverified::Undecodable(reason.clone()))
-                .await;
             let to = ReplyTo::request(&msg, None);
             return failure(&s, &msg, to, FailInfo::BadMessageCheck, reason).await;
         }
         Opened::Unsupported(reason) => {
-            s.policy
-                .unverifiable(Some(&txid), Unverified::Undecodable(reason.clone()))
-                .await;
             let to = ReplyTo::request(&msg, None);
             return failure(&s, &msg, to, FailInfo::BadRequest, reason).await;
         }
         Opened::NoEncryptionCert => {
-            s.policy
-                .unverifiable(Some(&txid), Unverified::EncryptionCertMissing)
-                .await;
             let to = ReplyTo::request(&msg, None);
             let reason = "the RA encryption certificate is missing".to_string();
             return failure(&s, &msg, to, FailInfo::BadMessageCheck, reason).await;
