@@ -720,3 +720,112 @@ async fn unavailable_refuses_connections_until_healed_on_the_same_port() -> Res 
     ca.shutdown().await;
     Ok(())
 }
+
+/// What real clients send: a SHA-1-signed request asking for SANs (UPN, DNS, e-mail), key
+/// usage, extended key usage and a subject key identifier. An `Override` template keeps its own
+/// key usages and EKU but copies the SANs; an `Honour` template copies all of them.
+#[tokio::test]
+async fn sha1_requests_with_extensions_are_issued_as_the_template_says() -> Res {
+    use connector_harness::csr::{CsrDigest, CsrSpec, KeyUse, San, SERVER_AUTH};
+    use connector_harness::fakes::ca::{ExtensionPolicy, Template};
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::SubjectAltName;
+
+    let honour = Template {
+        extensions: ExtensionPolicy::Honour,
+        ..Template::new("Honour", 30)
+    };
+    let ca = FakeCa::start(
+        CaConfig {
+            templates: vec![Template::new(TEMPLATE, 30), honour],
+            ..CaConfig::default()
+        },
+        Clock::default(),
+        Rng::new(5),
+    )
+    .await?;
+    let spec = CsrSpec {
+        common_name: Some("dev-sha1".into()),
+        challenge: None,
+        sans: vec![
+            San::Upn("alice@contoso.test".into()),
+            San::Dns("dev-sha1.contoso.test".into()),
+            San::Email("alice@contoso.test".into()),
+        ],
+        key_usage: vec![KeyUse::DigitalSignature],
+        extended_key_usage: vec![SERVER_AUTH],
+        subject_key_identifier: true,
+        digest: CsrDigest::Sha1,
+    };
+    let der = spec.build(&fixtures::device_key(2)?)?;
+    let issue = |template: &str| {
+        normal()
+            .post(format!("{}{}", ca.url(), ca_paths::ISSUE))
+            .json(&IssueRequest {
+                template: template.into(),
+                csr: pki::b64(&der),
+            })
+            .send()
+    };
+    let ext = |cert: &Certificate, oid| -> Res<Vec<u8>> {
+        Ok(cert
+            .tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == oid)
+            .ok_or("extension missing")?
+            .extn_value
+            .as_bytes()
+            .to_vec())
+    };
+    for (template, want_ku, want_eku) in [
+        (
+            TEMPLATE,
+            KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
+            const_oid::db::rfc5280::ID_KP_CLIENT_AUTH,
+        ),
+        ("Honour", KeyUsages::DigitalSignature.into(), SERVER_AUTH),
+    ] {
+        let r = issue(template).await?;
+        assert_eq!(r.status(), 200, "{template}: {}", r.text().await?);
+        let issued: IssueResponse = r.json().await?;
+        let cert = Certificate::from_der(&pki::unb64(&issued.certificate)?)?;
+        assert_eq!(
+            pki::common_name(&cert.tbs_certificate.subject).as_deref(),
+            Some("dev-sha1")
+        );
+        let sans =
+            SubjectAltName::from_der(&ext(&cert, const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)?)?;
+        assert_eq!(sans.0.len(), 3, "{template}: every requested SAN copied");
+        assert!(sans.0.iter().any(
+            |n| matches!(n, GeneralName::DnsName(d) if d.as_str() == "dev-sha1.contoso.test")
+        ));
+        let ku = KeyUsage::from_der(&ext(&cert, const_oid::db::rfc5280::ID_CE_KEY_USAGE)?)?;
+        assert_eq!(ku.0, want_ku, "{template}");
+        let eku =
+            ExtendedKeyUsage::from_der(&ext(&cert, const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE)?)?;
+        assert_eq!(eku.0, vec![want_eku], "{template}");
+        verify_signed_by(
+            &cert.tbs_certificate.to_der()?,
+            cert.signature.raw_bytes(),
+            &ISSUING_CA.certificate()?,
+        )?;
+    }
+    // A request whose signature does not verify is refused, not issued.
+    let mut bad = der.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let r = normal()
+        .post(format!("{}{}", ca.url(), ca_paths::ISSUE))
+        .json(&IssueRequest {
+            template: TEMPLATE.into(),
+            csr: pki::b64(&bad),
+        })
+        .send()
+        .await?;
+    error_body(r, 400, "bad_request").await?;
+    assert_eq!(ca.issued().len(), 2);
+    ca.shutdown().await;
+    Ok(())
+}

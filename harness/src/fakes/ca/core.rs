@@ -12,13 +12,15 @@ use rcgen::{
 use sha2::{Digest, Sha256};
 
 use super::store::{IssuedCert, Record, Store};
-use super::{CaKind, Template};
+use super::{CaKind, ExtensionPolicy, Template};
 use crate::contract::ca::{
     CaJournalEntry, ErrorBody, IssueRequest, IssueResponse, RevokeRequest, RevokeResponse,
     StatusResponse, CLIENT_CERT_HEADER,
 };
 use crate::contract::fault::{CaOp, FaultKind};
-use crate::fakes::signer::{draw_serial, whole_seconds, SignSpec, Signer, MALFORMED_BODY};
+use crate::fakes::signer::{
+    draw_serial, eku, key_usage, whole_seconds, SignSpec, Signable, Signer, MALFORMED_BODY,
+};
 use crate::fakes::switchboard::Switchboard;
 use crate::pki;
 use crate::sim::{format_time, Clock, Rng};
@@ -202,7 +204,8 @@ impl Core {
                 )
             })?;
         let der = pki::unb64(&req.csr).map_err(|e| Refusal::bad_request(e.to_string()))?;
-        let csr = Signer::parse_csr(&der).map_err(Refusal::bad_request)?;
+        let req = Signable::read(&der).map_err(Refusal::bad_request)?;
+        let spec_ext = extensions(&template, &req).map_err(Refusal::bad_request)?;
         let now = whole_seconds(self.clock.now());
         let not_after = now
             .checked_add(template.validity_signed())
@@ -226,16 +229,18 @@ impl Core {
             }
         };
         let core = self.clone();
-        let key_usages = template.key_usages.iter().map(|k| k.rcgen()).collect();
         let signing_serial = serial.clone();
         let signed = tokio::task::spawn_blocking(move || {
+            let (key_usages, extended_key_usages, sans) = spec_ext;
             core.signer.sign(
-                &csr,
+                &req,
                 SignSpec {
                     serial: &signing_serial,
                     not_before: now,
                     not_after,
                     key_usages,
+                    extended_key_usages,
+                    sans,
                 },
             )
         })
@@ -364,6 +369,26 @@ impl Core {
         .await
         .map_err(|e| Refusal::internal(format!("signing task: {e}")))?
     }
+}
+
+type Extensions = (
+    Vec<rcgen::KeyUsagePurpose>,
+    Vec<rcgen::ExtendedKeyUsagePurpose>,
+    Vec<rcgen::SanType>,
+);
+
+/// The extensions a certificate from `template` gets for `req`.
+fn extensions(template: &Template, req: &Signable) -> Result<Extensions, String> {
+    let honour = template.extensions == ExtensionPolicy::Honour;
+    let key_usages = match (&req.csr.key_usage, honour) {
+        (Some(asked), true) => asked.iter().map(|k| key_usage(*k)).collect(),
+        _ => template.key_usages.iter().map(|k| k.rcgen()).collect(),
+    };
+    let ekus = match (&req.csr.extended_key_usage, honour) {
+        (Some(asked), true) => asked.iter().map(eku).collect(),
+        _ => template.extended_key_usages.iter().map(eku).collect(),
+    };
+    Ok((key_usages, ekus, req.requested_sans()?))
 }
 
 fn not_found(serial: &str) -> Refusal {

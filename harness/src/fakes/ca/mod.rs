@@ -93,6 +93,19 @@ impl KeyUsage {
     }
 }
 
+/// What a template does with the extensions a request asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtensionPolicy {
+    /// Key usage and extended key usage come from the template; subject alternative names
+    /// from the request (an ADCS template whose subject is "supplied in the request").
+    #[default]
+    Override,
+    /// Key usage, extended key usage and subject alternative names come from the request
+    /// when it asks for them, from the template otherwise.
+    Honour,
+}
+
 /// A certificate template the CA offers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Template {
@@ -100,8 +113,12 @@ pub struct Template {
     pub name: String,
     /// Lifetime of issued certificates (from scenario now).
     pub validity: Duration,
-    /// Key usages of issued certificates (the EKU is always clientAuth).
+    /// Key usages of issued certificates.
     pub key_usages: Vec<KeyUsage>,
+    /// Extended key usages of issued certificates (default clientAuth).
+    pub extended_key_usages: Vec<der::oid::ObjectIdentifier>,
+    /// What happens to the extensions a request asks for.
+    pub extensions: ExtensionPolicy,
 }
 
 impl Template {
@@ -110,12 +127,14 @@ impl Template {
         time::Duration::try_from(self.validity).unwrap_or(time::Duration::MAX)
     }
 
-    /// A template with digitalSignature + keyEncipherment valid for `days`.
+    /// A template with digitalSignature + keyEncipherment, clientAuth, valid for `days`.
     pub fn new(name: &str, days: u64) -> Template {
         Template {
             name: name.into(),
-            validity: Duration::from_secs(days * 86_400),
+            validity: Duration::from_secs(days.saturating_mul(86_400)),
             key_usages: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
+            extended_key_usages: vec![crate::csr::CLIENT_AUTH],
+            extensions: ExtensionPolicy::Override,
         }
     }
 }

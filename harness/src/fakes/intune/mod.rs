@@ -48,7 +48,7 @@ use crate::contract::intune::registration::{RenewRequest, RenewResponse, Signing
 use crate::contract::intune::revocation::RevocationRequest;
 use crate::contract::intune::transport;
 use crate::fakes::server::{Incidents, Limits, Server};
-use crate::fakes::signer::{draw_serial, whole_seconds, SignSpec, Signer};
+use crate::fakes::signer::{draw_serial, whole_seconds, SignSpec, Signable, Signer};
 use crate::fakes::switchboard::Switchboard;
 use crate::fakes::FakeError;
 use crate::pki;
@@ -172,7 +172,7 @@ impl Inner {
     async fn renew(self: Arc<Self>, body: RenewRequest) -> Result<RenewResponse, Refusal> {
         let der = pki::unb64(&body.certificate_request)
             .map_err(|e| Refusal::bad_request(e.to_string()))?;
-        let csr = Signer::parse_csr(&der).map_err(Refusal::bad_request)?;
+        let csr = Signable::read(&der).map_err(Refusal::bad_request)?;
         let now = whole_seconds(self.clock.now());
         let not_after = now
             .checked_add(time::Duration::try_from(RENEWAL_VALIDITY).unwrap_or(time::Duration::MAX))
@@ -196,6 +196,8 @@ impl Inner {
                         KeyUsagePurpose::DigitalSignature,
                         KeyUsagePurpose::KeyEncipherment,
                     ],
+                    extended_key_usages: vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth],
+                    sans: Vec::new(),
                 },
             )
         })
@@ -293,7 +295,7 @@ fn signing_certificate(
     let key = crate::fixtures::CONNECTOR.rsa_key()?;
     let csr = crate::pki::build_csr(&key, "TEST ONLY Intune SCEP Signing", None)
         .map_err(|e| FakeError::Sign(e.to_string()))?;
-    let csr = Signer::parse_csr(&csr).map_err(FakeError::Sign)?;
+    let csr = Signable::read(&csr).map_err(FakeError::Sign)?;
     let not_before = whole_seconds(now).saturating_sub(time::Duration::days(1));
     let der = signer
         .sign(
@@ -303,6 +305,8 @@ fn signing_certificate(
                 not_before,
                 not_after: not_before.saturating_add(time::Duration::days(3 * 365)),
                 key_usages: vec![KeyUsagePurpose::DigitalSignature],
+                extended_key_usages: vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth],
+                sans: Vec::new(),
             },
         )
         .map_err(FakeError::Sign)?;
