@@ -11,7 +11,10 @@ use axum::{Json, Router};
 use connector_harness::contract::ca::{ca_paths, ErrorBody, IssueRequest, IssueResponse};
 use connector_harness::contract::fault::{Fault, FaultKind, NdesOp, Scope};
 use connector_harness::contract::policy::{AllowAll, Decision, Issued, PolicyFuture, PolicyModule};
-use connector_harness::fakes::ndes::{FakeNdes, NdesConfig, NdesOperation, NdesOutcome, CA_CAPS};
+use connector_harness::fakes::ca::{CaConfig, FakeCa};
+use connector_harness::fakes::ndes::{
+    Capabilities, FakeNdes, NdesConfig, NdesOperation, NdesOutcome,
+};
 use connector_harness::fixtures::{self, ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
 use connector_harness::pki::{b64, build_csr, read_csr, serial_hex, thumbprint, unb64};
 use connector_harness::scep::client::{build_pkcs_req, build_request, malformed};
@@ -19,7 +22,7 @@ use connector_harness::scep::{
     parse_ca_certs, read_cert_rep, CertRepOutcome, ContentCipher, Device, FailInfo, MessageType,
     PkiMessage, RequestOptions,
 };
-use connector_harness::sim::Rng;
+use connector_harness::sim::{Clock, Rng};
 use der::{Decode, Encode};
 use x509_cert::Certificate;
 
@@ -250,7 +253,11 @@ async fn full_enrolment_post_and_get_with_every_client_profile() {
 
     let (code, caps) = get_op(&url, "GetCACaps").await;
     assert_eq!(code, 200);
-    assert_eq!(String::from_utf8(caps).unwrap(), CA_CAPS);
+    // As a Windows NDES answers: no AES, no SCEPStandard.
+    assert_eq!(
+        String::from_utf8(caps).unwrap(),
+        "POSTPKIOperation\r\nRenewal\r\nSHA-512\r\nSHA-256\r\nSHA-1\r\nDES3\r\n"
+    );
     let r = http(Duration::from_secs(10))
         .get(format!("{url}?operation=GetCACert"))
         .send()
@@ -722,48 +729,193 @@ async fn answers_are_deterministic_for_a_seed() {
     let _ = a.to_der();
 }
 
+/// A real fake CA and an NDES in front of it, allowing every request.
+async fn with_fake_ca(seed: u64, capabilities: Capabilities) -> (FakeCa, FakeNdes) {
+    let ca = FakeCa::start(CaConfig::default(), Clock::default(), Rng::new(seed))
+        .await
+        .unwrap();
+    let ndes = FakeNdes::start(
+        NdesConfig {
+            ca_url: ca.url().to_string(),
+            timeout: Duration::from_secs(5),
+            capabilities,
+            ..NdesConfig::default()
+        },
+        Arc::new(AllowAll::new("IntuneDevice")),
+        Rng::new(seed),
+    )
+    .await
+    .unwrap();
+    (ca, ndes)
+}
+
+async fn enroll_as(
+    url: &str,
+    signer: &Device,
+    kind: MessageType,
+    csr: &[u8],
+    opts: &RequestOptions,
+    rng: &mut Rng,
+) -> CertRepOutcome {
+    let sent = build_request(signer, kind, csr, &[&ra_enc()], opts, rng).unwrap();
+    let (code, body) = post_pki(url, sent.message.clone()).await;
+    assert_eq!(code, 200);
+    read_cert_rep(&body, signer, &sent, Some(&ra_sign())).unwrap()
+}
+
 #[tokio::test]
-async fn renewal_is_issued_and_other_message_types_are_refused() {
-    let ca = stub_ca().await;
-    let policy = Arc::new(Recording::default());
-    let ndes = start(&ca.url, policy.clone(), 8).await;
+async fn renewal_needs_a_signer_this_ca_issued_and_pkcsreq_the_requests_own_key() {
+    let (ca, ndes) = with_fake_ca(8, Capabilities::Ndes).await;
     let url = ndes.url();
+    let opts = RequestOptions::default();
     let mut d = device(3, "good");
-    let renewal = build_request(
-        &d.device,
-        MessageType::RenewalReq,
-        &d.csr,
-        &[&ra_enc()],
-        &RequestOptions::default(),
-        &mut d.rng,
-    )
-    .unwrap();
-    let (code, body) = post_pki(&url, renewal.message.clone()).await;
-    assert_eq!(code, 200);
-    assert!(matches!(
-        read_cert_rep(&body, &d.device, &renewal, Some(&ra_sign())).unwrap(),
-        CertRepOutcome::Success { .. }
-    ));
-    let get_cert = build_request(
-        &d.device,
-        MessageType::GetCert,
-        &d.csr,
-        &[&ra_enc()],
-        &RequestOptions::default(),
-        &mut d.rng,
-    )
-    .unwrap();
-    let (code, body) = post_pki(&url, get_cert.message.clone()).await;
-    assert_eq!(code, 200);
+    // A PKCSReq signed with another key than the one it certifies: refused.
+    let stranger = device(1, "good");
     assert_eq!(
-        read_cert_rep(&body, &d.device, &get_cert, Some(&ra_sign())).unwrap(),
+        enroll_as(
+            &url,
+            &stranger.device,
+            MessageType::PkcsReq,
+            &d.csr,
+            &opts,
+            &mut d.rng
+        )
+        .await,
         CertRepOutcome::Failure(FailInfo::BadRequest)
     );
-    let recs = ndes.requests();
-    assert_eq!(recs[0].message_type, Some(MessageType::RenewalReq));
-    assert_eq!(recs[1].message_type, Some(MessageType::GetCert));
+    // A RenewalReq signed with the device's self-signed certificate: refused.
+    assert_eq!(
+        enroll_as(
+            &url,
+            &d.device,
+            MessageType::RenewalReq,
+            &d.csr,
+            &opts,
+            &mut d.rng
+        )
+        .await,
+        CertRepOutcome::Failure(FailInfo::BadRequest)
+    );
+    // Enroll, then renew with the certificate the CA issued.
+    let CertRepOutcome::Success {
+        certificate_der, ..
+    } = enroll_as(
+        &url,
+        &d.device,
+        MessageType::PkcsReq,
+        &d.csr,
+        &opts,
+        &mut d.rng,
+    )
+    .await
+    else {
+        panic!("the PKCSReq was not issued");
+    };
+    let issued = Device {
+        key: d.device.key.clone(),
+        cert: Certificate::from_der(&certificate_der).unwrap(),
+        cert_der: certificate_der.clone(),
+    };
+    let renewal_csr = build_csr(&issued.key, "device-3", None).unwrap();
+    assert!(matches!(
+        enroll_as(
+            &url,
+            &issued,
+            MessageType::RenewalReq,
+            &renewal_csr,
+            &opts,
+            &mut d.rng
+        )
+        .await,
+        CertRepOutcome::Success { .. }
+    ));
+    // Once revoked, it no longer renews.
+    let serial = serial_hex(&issued.cert);
+    let r = http(Duration::from_secs(5))
+        .post(format!("{}{}", ca.url(), ca_paths::REVOKE))
+        .json(&serde_json::json!({"serialNumber": serial}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        enroll_as(
+            &url,
+            &issued,
+            MessageType::RenewalReq,
+            &renewal_csr,
+            &opts,
+            &mut d.rng
+        )
+        .await,
+        CertRepOutcome::Failure(FailInfo::BadRequest)
+    );
+    // Other message types are refused.
+    assert_eq!(
+        enroll_as(
+            &url,
+            &d.device,
+            MessageType::GetCert,
+            &d.csr,
+            &opts,
+            &mut d.rng
+        )
+        .await,
+        CertRepOutcome::Failure(FailInfo::BadRequest)
+    );
+    let reasons: Vec<String> = ndes
+        .requests()
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            NdesOutcome::Failure { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(reasons[0].contains("signed with the key"), "{reasons:?}");
+    assert!(reasons[1].contains("this CA issued"), "{reasons:?}");
+    assert!(reasons[2].contains("revoked"), "{reasons:?}");
     ndes.shutdown().await;
-    ca.task.abort();
+    ca.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_rfc8894_profile_advertises_scepstandard_and_refuses_single_des() {
+    let (ca, ndes) = with_fake_ca(9, Capabilities::Rfc8894).await;
+    let url = ndes.url();
+    let (_, caps) = get_op(&url, "GetCACaps").await;
+    let caps = String::from_utf8(caps).unwrap();
+    assert!(caps.contains("SCEPStandard") && caps.contains("AES") && !caps.contains("DES3"));
+    let mut d = device(2, "good");
+    let des = RequestOptions {
+        cipher: ContentCipher::DesCbc,
+        ..RequestOptions::default()
+    };
+    assert_eq!(
+        enroll_as(
+            &url,
+            &d.device,
+            MessageType::PkcsReq,
+            &d.csr,
+            &des,
+            &mut d.rng
+        )
+        .await,
+        CertRepOutcome::Failure(FailInfo::BadAlg)
+    );
+    assert!(matches!(
+        enroll_as(
+            &url,
+            &d.device,
+            MessageType::PkcsReq,
+            &d.csr,
+            &RequestOptions::default(),
+            &mut d.rng
+        )
+        .await,
+        CertRepOutcome::Success { .. }
+    ));
+    ndes.shutdown().await;
+    ca.shutdown().await;
 }
 
 #[tokio::test]

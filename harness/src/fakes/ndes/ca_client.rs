@@ -71,3 +71,37 @@ pub(super) async fn issue(core: &Core, template: &str, csr: &[u8]) -> CaAnswer {
         CaAnswer::Failed(reason)
     }
 }
+
+/// Whether the CA issued the certificate with `serial` and it is still valid — how NDES
+/// accepts the signer of a RenewalReq. `Err` says why not, for the record.
+pub(super) async fn still_valid(core: &Core, serial: &str) -> Result<(), String> {
+    let url = format!(
+        "{}{}/{serial}",
+        core.config.ca_url.trim_end_matches('/'),
+        ca_paths::STATUS
+    );
+    let resp = core.http.get(&url).send().await.map_err(|e| {
+        format!(
+            "the CA: {}",
+            TransportError::classify(&e, core.config.timeout)
+        )
+    })?;
+    let code = resp.status().as_u16();
+    let body = resp.bytes().await.map_err(|e| {
+        format!(
+            "the CA's answer: {}",
+            TransportError::classify(&e, core.config.timeout)
+        )
+    })?;
+    match code {
+        200 => match serde_json::from_slice::<crate::contract::ca::StatusResponse>(&body) {
+            Ok(s) if s.status == "valid" => Ok(()),
+            Ok(s) => Err(format!("the signer certificate {serial} is {}", s.status)),
+            Err(_) => Err("the CA's status answer: malformed answer".into()),
+        },
+        404 => Err(format!(
+            "the CA never issued a certificate with serial {serial}"
+        )),
+        other => Err(format!("the CA's status answer: HTTP {other}")),
+    }
+}

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::{pki_operation, Core, NdesOperation, NdesOutcome, CA_CAPS, MSCEP_PATH};
+use super::{pki_operation, Core, NdesOperation, NdesOutcome, MSCEP_PATH};
 use crate::contract::fault::{FaultKind, NdesOp};
 use crate::pki::unb64;
 use crate::scep::ca_certs_response;
@@ -92,7 +92,7 @@ async fn handle(
             (
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "text/plain")],
-                CA_CAPS,
+                s.config.capabilities.answer(),
             )
                 .into_response()
         }

@@ -34,8 +34,38 @@ use crate::sim::Rng;
 /// The path NDES serves SCEP on.
 pub const MSCEP_PATH: &str = "/certsrv/mscep/mscep.dll";
 
-/// The GetCACaps answer.
-pub const CA_CAPS: &str = "POSTPKIOperation\nSHA-256\nSHA-1\nAES\nDES3\nRenewal\nSCEPStandard\n";
+/// What NDES advertises in GetCACaps, and so which envelope ciphers it accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capabilities {
+    /// As a Windows NDES answers (seen in the wild): `POSTPKIOperation`, `Renewal`, `SHA-512`,
+    /// `SHA-256`, `SHA-1`, `DES3` — no AES, no `SCEPStandard`. Every cipher is accepted, single
+    /// DES included, as NDES still does for old clients.
+    #[default]
+    Ndes,
+    /// The modern answer of RFC 8894: `AES`, `POSTPKIOperation`, `Renewal`, `SCEPStandard`,
+    /// `SHA-256`, `SHA-512`. Single DES, which `SCEPStandard` forbids, is refused (badAlg).
+    Rfc8894,
+}
+
+impl Capabilities {
+    /// The GetCACaps body.
+    pub fn answer(self) -> &'static str {
+        match self {
+            Capabilities::Ndes => {
+                "POSTPKIOperation\r\nRenewal\r\nSHA-512\r\nSHA-256\r\nSHA-1\r\nDES3\r\n"
+            }
+            Capabilities::Rfc8894 => {
+                "AES\r\nPOSTPKIOperation\r\nRenewal\r\nSCEPStandard\r\nSHA-256\r\nSHA-512\r\n"
+            }
+        }
+    }
+
+    /// Whether a request's envelope may use `cipher`.
+    pub fn accepts(self, cipher: crate::scep::ContentCipher) -> bool {
+        !(self == Capabilities::Rfc8894 && cipher == crate::scep::ContentCipher::DesCbc)
+    }
+}
 
 /// Configuration of the fake NDES.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +80,8 @@ pub struct NdesConfig {
     pub timeout: Duration,
     /// Bounds on peers.
     pub limits: Limits,
+    /// What GetCACaps advertises.
+    pub capabilities: Capabilities,
 }
 
 impl Default for NdesConfig {
@@ -60,6 +92,7 @@ impl Default for NdesConfig {
             ca_name: "TEST ONLY Contoso Issuing CA".into(),
             timeout: Duration::from_secs(5),
             limits: Limits::default(),
+            capabilities: Capabilities::default(),
         }
     }
 }

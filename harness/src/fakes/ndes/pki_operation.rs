@@ -118,6 +118,73 @@ fn open(core: &Core, msg: &PkiMessage) -> Opened {
     }
 }
 
+/// The signer a request type demands (RFC 8894 §3.3.1): a PKCSReq is signed with the key the
+/// request certifies (a self-signed certificate over it); a RenewalReq with a certificate
+/// this CA issued and has not revoked.
+async fn check_signer(s: &Core, msg: &PkiMessage, csr: &[u8]) -> Result<(), String> {
+    use der::Encode;
+    let signer_key = msg
+        .signer
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| e.to_string())?;
+    match msg.message_type {
+        MessageType::PkcsReq => {
+            let csr = x509_cert::request::CertReq::from_der(csr).map_err(|e| e.to_string())?;
+            let csr_key = csr.info.public_key.to_der().map_err(|e| e.to_string())?;
+            if csr_key == signer_key {
+                Ok(())
+            } else {
+                Err("a PKCSReq must be signed with the key it asks a certificate for".into())
+            }
+        }
+        MessageType::RenewalReq => {
+            if msg.signer.tbs_certificate.issuer != s.ra.issuing_ca.tbs_certificate.subject
+                || !signed_by(&msg.signer, &s.ra.issuing_ca)
+            {
+                return Err(
+                    "a RenewalReq must be signed with a certificate this CA issued (the signer is not)"
+                        .into(),
+                );
+            }
+            let serial = crate::pki::serial_hex(&msg.signer);
+            ca_client::still_valid(s, &serial).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether `cert`'s signature verifies under `issuer`'s key (RSA PKCS#1 v1.5, SHA-256 or
+/// SHA-1).
+fn signed_by(cert: &x509_cert::Certificate, issuer: &x509_cert::Certificate) -> bool {
+    use der::Encode;
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::pkcs8::DecodePublicKey;
+    use signature::Verifier;
+    let (Ok(tbs), Ok(spki)) = (
+        cert.tbs_certificate.to_der(),
+        issuer.tbs_certificate.subject_public_key_info.to_der(),
+    ) else {
+        return false;
+    };
+    let Ok(key) = rsa::RsaPublicKey::from_public_key_der(&spki) else {
+        return false;
+    };
+    let Ok(sig) = Signature::try_from(cert.signature.raw_bytes()) else {
+        return false;
+    };
+    match cert.signature_algorithm.oid {
+        crate::csr::SHA256_WITH_RSA => VerifyingKey::<sha2::Sha256>::new(key)
+            .verify(&tbs, &sig)
+            .is_ok(),
+        crate::csr::SHA1_WITH_RSA => VerifyingKey::<sha1::Sha1>::new(key)
+            .verify(&tbs, &sig)
+            .is_ok(),
+        _ => false,
+    }
+}
+
 /// Answers one PKIOperation message.
 pub(super) async fn answer(s: Arc<Core>, bytes: Vec<u8>) -> Response {
     let read = PkiMessage::read(&bytes);
@@ -165,7 +232,17 @@ pub(super) async fn answer(s: Arc<Core>, bytes: Vec<u8>) -> Response {
         }
     };
     let to = ReplyTo::request(&msg, Some(dec.cipher));
+    if !s.config.capabilities.accepts(dec.cipher) {
+        let reason = format!(
+            "{:?} is not accepted: GetCACaps advertises SCEPStandard, which forbids single DES",
+            dec.cipher
+        );
+        return failure(&s, &msg, to, FailInfo::BadAlg, reason).await;
+    }
     let csr = dec.content;
+    if let Err(reason) = check_signer(&s, &msg, &csr).await {
+        return failure(&s, &msg, to, FailInfo::BadRequest, reason).await;
+    }
     let template = match s.policy.verify(&txid, &csr).await {
         Decision::Issue { template } => template,
         Decision::Refuse { reason } => {
