@@ -180,6 +180,7 @@ fn summarise(args: &RunArgs) -> Summary {
         Err(e) => return run_error(format!("{e:#}")),
     };
     let (chosen, full) = select(all, args);
+    let selected = chosen.len();
     if chosen.is_empty() {
         return run_error("no scenario matches the filter, names, tags and shard given".into());
     }
@@ -220,7 +221,7 @@ fn summarise(args: &RunArgs) -> Summary {
     } else {
         Gate::Partial
     };
-    Summary::of(outcomes, gate, orphans)
+    Summary::of(selected, outcomes, gate, orphans)
 }
 
 fn print_summary(summary: &Summary) {

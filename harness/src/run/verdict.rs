@@ -128,15 +128,26 @@ impl Summary {
         }
     }
 
-    /// The summary of `outcomes` (all of the selection), with the coverage gate as `gate` says,
-    /// plus `other` reasons found outside the scenarios (orphan snapshots).
-    pub fn of(outcomes: Vec<Outcome>, gate: Gate, other: Vec<Reason>) -> Summary {
+    /// The summary of `outcomes` of the `selected` scenarios, with the coverage gate as `gate`
+    /// says, plus `other` reasons found outside the scenarios (orphan snapshots). Every selected
+    /// scenario must have exactly one outcome; a shortfall is itself a reason to fail.
+    pub fn of(selected: usize, outcomes: Vec<Outcome>, gate: Gate, other: Vec<Reason>) -> Summary {
         let coverage = Coverage::of(&outcomes);
         let mut reasons: Vec<Reason> = outcomes
             .iter()
             .filter(|o| o.status == Status::Failed)
             .map(Reason::scenario_failed)
             .collect();
+        if outcomes.len() != selected {
+            reasons.push(Reason::new(
+                ReasonKind::ScenarioFailed,
+                "",
+                format!(
+                    "{selected} scenario(s) were selected but {} ended with an outcome",
+                    outcomes.len()
+                ),
+            ));
+        }
         if gate == Gate::Applied {
             for p in coverage.unreached() {
                 reasons.push(Reason::new(
@@ -161,7 +172,7 @@ impl Summary {
         }
         reasons.extend(other);
         Summary {
-            selected: outcomes.len(),
+            selected,
             outcomes,
             coverage: Some(coverage),
             gate,
@@ -201,5 +212,68 @@ impl Summary {
         } else {
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(name: &str, status: Status) -> Outcome {
+        Outcome {
+            name: name.into(),
+            file: format!("{name}.yaml").into(),
+            seed: 1,
+            status,
+            problems: match status {
+                Status::Passed => vec![],
+                Status::Failed => vec!["it broke".into()],
+            },
+            diff: None,
+            duration: std::time::Duration::ZERO,
+            events: Vec::new(),
+            snapshot_written: false,
+            rerun: Default::default(),
+        }
+    }
+
+    #[test]
+    fn passes_only_without_reasons() {
+        let s = Summary::of(1, vec![outcome("a", Status::Passed)], Gate::Off, vec![]);
+        assert!(s.passed());
+        assert_eq!(s.exit_code(), 0);
+        let s = Summary::of(1, vec![outcome("a", Status::Failed)], Gate::Off, vec![]);
+        assert_eq!((s.passed(), s.exit_code()), (false, 1));
+        assert_eq!(s.reasons_of(ReasonKind::ScenarioFailed).count(), 1);
+    }
+
+    #[test]
+    fn a_scenario_without_an_outcome_fails_the_run() {
+        let s = Summary::of(2, vec![outcome("a", Status::Passed)], Gate::Off, vec![]);
+        assert!(!s.passed());
+        assert_eq!(s.exit_code(), 1);
+    }
+
+    #[test]
+    fn the_gate_counts_only_when_applied() {
+        let one = || vec![outcome("a", Status::Passed)];
+        assert_eq!(
+            Summary::of(1, one(), Gate::Applied, vec![]).reasons.len(),
+            48
+        );
+        assert!(Summary::of(1, one(), Gate::Partial, vec![]).passed());
+    }
+
+    #[test]
+    fn bad_input_exits_2() {
+        let s = Summary::stopped(vec![Reason::new(ReasonKind::LoadError, "x.yaml", "bad")]);
+        assert_eq!(s.exit_code(), 2);
+        let s = Summary::of(
+            1,
+            vec![outcome("a", Status::Passed)],
+            Gate::Off,
+            vec![Reason::orphan_snapshot(std::path::Path::new("gone.snap"))],
+        );
+        assert_eq!(s.exit_code(), 1);
     }
 }
