@@ -34,8 +34,8 @@ pub struct Scenario {
     /// The world before the first step.
     #[serde(default)]
     pub setup: Setup,
-    /// What happens, in order.
-    #[schemars(with = "Vec<Step>")]
+    /// What happens, in order (at most 1000 steps).
+    #[schemars(with = "Vec<Step>", length(min = 1, max = 1000))]
     pub steps: Vec<Spanned<Step>>,
     /// What the event stream must show.
     #[serde(default)]
