@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use connector_harness::catalog::Pair;
 use connector_harness::connector::Cause;
-use connector_harness::run::{run_scenario, RunOptions, Status};
+use connector_harness::run::{run_guarded, RunOptions, Status};
 use connector_harness::scenario;
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -23,13 +23,16 @@ fn run_one(file: &Path) -> Result<(), Failed> {
         .enable_all()
         .build()?;
     let options = RunOptions {
-        snapshots: None,
-        update: false,
         ci: true,
-        seed: None,
-        check_determinism: false,
+        ..RunOptions::default()
     };
-    let outcome = runtime.block_on(run_scenario(&scenario, file, &options));
+    // Guarded: a panic or a run over the scenario's budget is this test's failure, not a hang.
+    let scenario = std::sync::Arc::new(scenario);
+    let outcome = runtime.block_on(run_guarded(
+        scenario.clone(),
+        file.to_path_buf(),
+        std::sync::Arc::new(options),
+    ));
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     if outcome.status == Status::Failed {
         return Err(format!(

@@ -228,3 +228,38 @@ impl<'de> Deserialize<'de> for DiagnosticCode {
         raw.as_text().parse().map_err(serde::de::Error::custom)
     }
 }
+
+impl DiagnosticCode {
+    /// Reads an optional code as the file spells it (a `deserialize_with` hook for scenario
+    /// files). It asks for the scalar's text rather than its value, because YAML would read an
+    /// unquoted `0x0FFFFFFFF` — the seed's nine-digit spelling of Unknown_Error — as the integer
+    /// 4294967295 and lose the spelling; serde-saphyr hands a plain scalar's text to a string
+    /// request. A format that still answers with a number (JSON) is read as that number.
+    pub fn deserialize_as_written<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<DiagnosticCode>, D::Error> {
+        d.deserialize_str(AsWritten).map(Some)
+    }
+}
+
+struct AsWritten;
+
+impl serde::de::Visitor<'_> for AsWritten {
+    type Value = DiagnosticCode;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a diagnostic code: its name, or its value in hex or decimal")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DiagnosticCode, E> {
+        v.parse().map_err(E::custom)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DiagnosticCode, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DiagnosticCode, E> {
+        self.visit_str(&v.to_string())
+    }
+}

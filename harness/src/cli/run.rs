@@ -1,5 +1,7 @@
-//! `connector-harness run`: load the scenarios, select them, run them in parallel, check, and
-//! report (terminal summary, JUnit, JSON), with the coverage gate over the 48 catalog pairs.
+//! `connector-harness run`: load the scenarios, select them, run them in parallel (each under
+//! guard: a panic or an overrun budget is a failure), check, and report (terminal summary,
+//! JUnit, JSON) with the coverage gate over the 48 catalog pairs. Every exit — a load error
+//! included — goes through one [`Summary`], so the reports always agree with the exit code.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -7,9 +9,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::run::coverage::Coverage;
-use crate::run::{report, run_scenario, Outcome, RunOptions, Status};
-use crate::scenario::{self, Scenario};
+use crate::run::verdict::{Gate, Reason, ReasonKind, Summary};
+use crate::run::{report, run_guarded, Outcome, Rerun, RunOptions, Status};
+
+pub use crate::scenario::{load_all, Loaded};
 
 use super::style::{bold, green, red};
 
@@ -25,6 +28,9 @@ pub struct RunArgs {
     /// Only scenarios whose name contains this text or matches this glob (`pkcs-*`).
     #[arg(long)]
     pub filter: Option<String>,
+    /// Only the scenario with exactly this name (repeatable: any of them).
+    #[arg(long, value_name = "NAME")]
+    pub exact: Vec<String>,
     /// Only scenarios with this tag (repeatable: any of them).
     #[arg(long)]
     pub tag: Vec<String>,
@@ -49,6 +55,9 @@ pub struct RunArgs {
     /// Run each scenario twice and require byte-identical streams.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Do not fail on catalog pairs no scenario reached, even when every scenario runs.
+    #[arg(long)]
+    pub no_coverage_gate: bool,
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -69,43 +78,6 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
         ));
     }
     Ok((i, n))
-}
-
-/// A loaded scenario and its file.
-pub struct Loaded {
-    /// The file.
-    pub file: PathBuf,
-    /// The scenario.
-    pub scenario: Scenario,
-}
-
-/// Loads every scenario in `dir`; all errors, not just the first.
-pub fn load_all(dir: &Path) -> Result<Vec<Loaded>, Vec<String>> {
-    let files = scenario::scenario_files(dir).map_err(|e| {
-        vec![format!(
-            "cannot read the scenario folder {}: {e}",
-            dir.display()
-        )]
-    })?;
-    if files.is_empty() {
-        return Err(vec![format!(
-            "no scenario files (*.yaml) in {}",
-            dir.display()
-        )]);
-    }
-    let mut loaded = Vec::new();
-    let mut errors = Vec::new();
-    for file in files {
-        match scenario::load_file(&file) {
-            Ok(scenario) => loaded.push(Loaded { file, scenario }),
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    if errors.is_empty() {
-        Ok(loaded)
-    } else {
-        Err(errors)
-    }
 }
 
 /// Whether `name` is selected by `filter` (substring, or glob when it has `*?[`).
@@ -129,6 +101,7 @@ pub fn select(all: Vec<Loaded>, args: &RunArgs) -> (Vec<Loaded>, bool) {
                 .as_deref()
                 .is_none_or(|f| matches_filter(&l.scenario.name, f))
         })
+        .filter(|l| args.exact.is_empty() || args.exact.contains(&l.scenario.name))
         .filter(|l| args.tag.is_empty() || l.scenario.tags.iter().any(|t| args.tag.contains(t)))
         .collect();
     chosen.sort_by(|a, b| a.scenario.name.cmp(&b.scenario.name));
@@ -144,15 +117,33 @@ pub fn select(all: Vec<Loaded>, args: &RunArgs) -> (Vec<Loaded>, bool) {
     (chosen, full)
 }
 
-/// Runs `run`; returns the exit code.
+/// Runs `run`; returns the exit code. Both reports are written whatever happens after the
+/// arguments parse.
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let summary = summarise(&args);
+    if let Some(path) = &args.junit {
+        write_file(path, &report::junit(&summary).context("rendering JUnit")?)?;
+    }
+    if let Some(path) = &args.json {
+        write_file(
+            path,
+            &(serde_json::to_string_pretty(&report::json(&summary))? + "\n"),
+        )?;
+    }
+    print_summary(&summary);
+    Ok(summary.exit_code())
+}
+
+fn summarise(args: &RunArgs) -> Summary {
+    let run_error = |message: String| {
+        eprintln!("{}", red(&format!("error: {message}")));
+        Summary::stopped(vec![Reason::new(ReasonKind::RunError, "", message)])
+    };
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     if args.update && ci {
-        eprintln!(
-            "{}",
-            red("error: --update is refused when CI=true: snapshots are never written in CI")
+        return run_error(
+            "--update is refused when CI=true: snapshots are never written in CI".into(),
         );
-        return Ok(super::EXIT_USAGE);
     }
     let all = match load_all(&args.scenarios) {
         Ok(all) => all,
@@ -160,16 +151,38 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             for e in &errors {
                 eprintln!("{e}\n");
             }
-            eprintln!("{} scenario file(s) cannot be used", errors.len());
-            return Ok(super::EXIT_USAGE);
+            eprintln!(
+                "{} problem(s) with the scenario files; nothing ran",
+                errors.len()
+            );
+            return Summary::stopped(errors.iter().map(Reason::library).collect());
         }
     };
+    let unknown: Vec<&String> = args
+        .exact
+        .iter()
+        .filter(|n| !all.iter().any(|l| &l.scenario.name == *n))
+        .collect();
+    if !unknown.is_empty() {
+        return run_error(format!(
+            "--exact names no scenario in {}: {}",
+            args.scenarios.display(),
+            unknown
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let names: Vec<String> = all.iter().map(|l| l.scenario.name.clone()).collect();
-    let orphans = orphan_snapshots(&args.snapshots, &names)?;
-    let (chosen, full) = select(all, &args);
+    let orphans = match orphan_snapshots(&args.snapshots, &names) {
+        Ok(o) => o,
+        Err(e) => return run_error(format!("{e:#}")),
+    };
+    let (chosen, full) = select(all, args);
+    let selected = chosen.len();
     if chosen.is_empty() {
-        eprintln!("error: no scenario matches the filter, tags and shard given");
-        return Ok(super::EXIT_USAGE);
+        return run_error("no scenario matches the filter, names, tags and shard given".into());
     }
     let options = RunOptions {
         snapshots: Some(args.snapshots.clone()),
@@ -177,6 +190,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         ci,
         seed: args.seed,
         check_determinism: args.check_determinism,
+        rerun: rerun_of(&args.scenarios, &args.snapshots),
     };
     let jobs = args
         .jobs
@@ -186,37 +200,36 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                 .unwrap_or(2)
         })
         .max(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    let outcomes = runtime.block_on(run_many(chosen, options, jobs));
+    {
+        Ok(r) => r,
+        Err(e) => return run_error(format!("cannot start the async runtime: {e}")),
+    };
+    // The guards run on this thread (a LocalSet), the scenarios on the runtime's workers: a
+    // scenario that hogs the workers cannot keep its guard from failing it.
+    let local = tokio::task::LocalSet::new();
+    let outcomes = local.block_on(&runtime, run_many(chosen, options, jobs));
+    drop(local);
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    let orphans = orphans.iter().map(|p| Reason::orphan_snapshot(p)).collect();
+    let gate = if args.no_coverage_gate {
+        Gate::Off
+    } else if full {
+        Gate::Applied
+    } else {
+        Gate::Partial
+    };
+    Summary::of(selected, outcomes, gate, orphans)
+}
 
-    let coverage = Coverage::of(&outcomes);
-    let mut failed_gate = Vec::new();
-    if full {
-        for p in coverage.unreached() {
-            failed_gate.push(format!(
-                "pair not reached by any scenario: {} {} with {} {}",
-                p.event.id(),
-                p.event.name(),
-                p.code,
-                p.code.name()
-            ));
-        }
-    }
-    for (s, p) in &coverage.invalid {
-        failed_gate.push(format!("pair outside the catalog in {s}: {p}"));
-    }
-    for o in &orphans {
-        failed_gate.push(format!(
-            "snapshot with no scenario: {} (delete it, or restore its scenario)",
-            o.display()
-        ));
-    }
-
-    for o in outcomes.iter().filter(|o| o.status == Status::Failed) {
+fn print_summary(summary: &Summary) {
+    for o in summary
+        .outcomes
+        .iter()
+        .filter(|o| o.status == Status::Failed)
+    {
         eprintln!("\n{} {}", red("FAILED"), bold(&o.name));
         for p in &o.problems {
             eprintln!("  {p}");
@@ -226,38 +239,43 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
         eprintln!("  seed: {}\n  rerun: {}", o.seed, o.rerun_command());
     }
-    if let Some(path) = &args.junit {
-        write_file(path, &report::junit(&outcomes).context("rendering JUnit")?)?;
-    }
-    if let Some(path) = &args.json {
-        write_file(
-            path,
-            &(serde_json::to_string_pretty(&report::json(&outcomes, &coverage, full))? + "\n"),
-        )?;
-    }
-
-    let passed = outcomes
-        .iter()
-        .filter(|o| o.status == Status::Passed)
-        .count();
-    let failed = outcomes.len() - passed;
-    let written = outcomes.iter().filter(|o| o.snapshot_written).count();
+    let Some(coverage) = &summary.coverage else {
+        println!(
+            "{}",
+            red(&format!(
+                "verdict: failed ({} reason(s)); no scenario ran",
+                summary.reasons.len()
+            ))
+        );
+        return;
+    };
     println!(
         "\n{}",
         bold("Coverage of the catalog's (event, code) pairs")
     );
     print!("{}", coverage.render());
-    for g in &failed_gate {
-        eprintln!("{} {g}", red("error:"));
+    for r in summary
+        .reasons
+        .iter()
+        .filter(|r| r.kind != ReasonKind::ScenarioFailed)
+    {
+        eprintln!("{} {}", red("error:"), r.message);
     }
-    let summary = format!(
-        "{passed} passed, {failed} failed; coverage {}/{} pairs{}; {} invalid pairs{}",
+    let written = summary
+        .outcomes
+        .iter()
+        .filter(|o| o.snapshot_written)
+        .count();
+    let line = format!(
+        "{} passed, {} failed; coverage {}/{} pairs{}; {} invalid pairs{}",
+        summary.passed_count(),
+        summary.failed_count(),
         coverage.reached(),
         coverage.matrix.len(),
-        if full {
-            ""
-        } else {
-            " (partial run: not gated)"
+        match summary.gate {
+            Gate::Applied => "",
+            Gate::Partial => " (partial run: not gated)",
+            Gate::Off => " (--no-coverage-gate: not gated)",
         },
         coverage.invalid.len(),
         if written > 0 {
@@ -266,12 +284,33 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             String::new()
         }
     );
-    if failed == 0 && failed_gate.is_empty() {
-        println!("{}", green(&summary));
-        Ok(super::EXIT_OK)
+    if summary.passed() {
+        println!("{}", green(&line));
     } else {
-        println!("{}", red(&summary));
-        Ok(super::EXIT_FAILED)
+        println!("{}", red(&line));
+    }
+}
+
+/// How failures' rerun commands start: `cargo xtask run-scenarios` when this is the library run
+/// through cargo in its workspace; otherwise this program with the folders given.
+fn rerun_of(scenarios: &Path, snapshots: &Path) -> Rerun {
+    let through_cargo = std::env::var("CARGO_PKG_NAME").is_ok_and(|n| n == "connector-harness");
+    let is = |given: &Path, default: &str| {
+        let here = std::env::current_dir().map(|d| d.join(default));
+        match (given.canonicalize(), here.and_then(|h| h.canonicalize())) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => given == Path::new(default),
+        }
+    };
+    if through_cargo && is(scenarios, "scenarios") && is(snapshots, "snapshots") {
+        return Rerun::Xtask;
+    }
+    Rerun::Program {
+        program: std::env::args()
+            .next()
+            .unwrap_or_else(|| "connector-harness".into()),
+        scenarios: scenarios.to_path_buf(),
+        snapshots: snapshots.to_path_buf(),
     }
 }
 
@@ -305,6 +344,8 @@ fn orphan_snapshots(dir: &Path, names: &[String]) -> anyhow::Result<Vec<PathBuf>
     Ok(orphans)
 }
 
+/// Runs every chosen scenario, `jobs` at once, each under guard. Must run inside a `LocalSet`;
+/// returns exactly one outcome per chosen scenario, in name order.
 async fn run_many(chosen: Vec<Loaded>, options: RunOptions, jobs: usize) -> Vec<Outcome> {
     let progress = progress_bar(chosen.len());
     let gate = Arc::new(tokio::sync::Semaphore::new(jobs));
@@ -314,9 +355,12 @@ async fn run_many(chosen: Vec<Loaded>, options: RunOptions, jobs: usize) -> Vec<
         let gate = gate.clone();
         let options = options.clone();
         let progress = progress.clone();
-        tasks.push(tokio::spawn(async move {
+        let name = loaded.scenario.name.clone();
+        let file = loaded.file.clone();
+        let seed = options.seed.unwrap_or(loaded.scenario.seed);
+        let task = tokio::task::spawn_local(async move {
             let _permit = gate.acquire_owned().await;
-            let outcome = run_scenario(&loaded.scenario, &loaded.file, &options).await;
+            let outcome = run_guarded(Arc::new(loaded.scenario), loaded.file, options).await;
             let line = format!(
                 "{} {} ({} ms, {} events)",
                 if outcome.status == Status::Passed {
@@ -338,14 +382,27 @@ async fn run_many(chosen: Vec<Loaded>, options: RunOptions, jobs: usize) -> Vec<
                 None => println!("{line}"),
             }
             outcome
-        }));
+        });
+        tasks.push((name, file, seed, task));
     }
     let mut outcomes = Vec::new();
-    for t in tasks {
-        match t.await {
-            Ok(o) => outcomes.push(o),
-            Err(e) => eprintln!("{} a scenario task crashed: {e}", red("error:")),
-        }
+    for (name, file, seed, task) in tasks {
+        outcomes.push(match task.await {
+            Ok(o) => o,
+            // The guard itself failed: still one failed outcome for the scenario.
+            Err(e) => Outcome {
+                name,
+                file,
+                seed,
+                status: Status::Failed,
+                problems: vec![format!("the harness lost this scenario's run: {e}")],
+                diff: None,
+                duration: std::time::Duration::ZERO,
+                events: Vec::new(),
+                snapshot_written: false,
+                rerun: options.rerun.clone(),
+            },
+        });
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();

@@ -1,17 +1,21 @@
 //! Running scenarios: build each scenario's [`world::World`], carry out its steps, then check
 //! the stream against the catalog, the scenario's expectations and its snapshot.
 //!
-//! Data flows one way: [`crate::scenario`] (load) → [`steps`] (run) → the sink's stream →
-//! [`check`] and [`snapshot`] → [`coverage`] and [`report`].
+//! Data flows one way: [`crate::scenario`] (load) → [`guard`] → [`steps`] (run) → the sink's
+//! stream → [`check`] and [`snapshot`] → [`coverage`], [`verdict`] and [`report`].
 
 pub mod check;
 pub mod coverage;
 pub mod device;
 pub mod exactly_once;
+pub mod guard;
 pub mod report;
 pub mod snapshot;
 pub mod steps;
+pub mod verdict;
 pub mod world;
+
+pub use guard::run_guarded;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,7 +24,7 @@ use crate::event::EventRecord;
 use crate::scenario::Scenario;
 
 /// How a run treats snapshots and seeds.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     /// Folder of the snapshot files; `None` leaves snapshots to the caller (the `cargo test`
     /// target asserts them with insta).
@@ -33,6 +37,57 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Run each scenario twice and compare the streams byte for byte.
     pub check_determinism: bool,
+    /// How a failure's rerun command starts.
+    pub rerun: Rerun,
+}
+
+/// How the rerun command of a failed scenario starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Rerun {
+    /// `cargo xtask run-scenarios`: the library in this workspace.
+    #[default]
+    Xtask,
+    /// This program with its folders: `<program> run --scenarios … --snapshots …`.
+    Program {
+        /// How the program was invoked.
+        program: String,
+        /// Folder of scenario files.
+        scenarios: PathBuf,
+        /// Folder of snapshots.
+        snapshots: PathBuf,
+    },
+}
+
+impl Rerun {
+    /// The command up to (not including) the selection of one scenario.
+    pub fn prefix(&self) -> String {
+        match self {
+            Rerun::Xtask => "cargo xtask run-scenarios".into(),
+            Rerun::Program {
+                program,
+                scenarios,
+                snapshots,
+            } => format!(
+                "{} run --scenarios {} --snapshots {}",
+                shell_word(program),
+                shell_word(&scenarios.display().to_string()),
+                shell_word(&snapshots.display().to_string())
+            ),
+        }
+    }
+}
+
+/// `word` as one POSIX shell word: unchanged when it needs no quoting.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// How one scenario ended.
@@ -66,14 +121,18 @@ pub struct Outcome {
     pub events: Vec<EventRecord>,
     /// Whether the snapshot file was written.
     pub snapshot_written: bool,
+    /// How the rerun command starts.
+    pub rerun: Rerun,
 }
 
 impl Outcome {
-    /// The command that reruns just this scenario with the same seed.
+    /// The command that reruns just this scenario (by exact name) with the same seed.
     pub fn rerun_command(&self) -> String {
         format!(
-            "cargo xtask run-scenarios --filter {} --seed {}",
-            self.name, self.seed
+            "{} --exact {} --seed {}",
+            self.rerun.prefix(),
+            self.name,
+            self.seed
         )
     }
 }
@@ -86,6 +145,7 @@ struct Execution {
 }
 
 async fn execute(scenario: &Scenario, seed: u64) -> Execution {
+    guard::test_panic_hook(&scenario.name);
     let world = match world::World::start(scenario, seed).await {
         Ok(w) => w,
         Err(e) => {
@@ -159,6 +219,7 @@ pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions
         duration: started.elapsed(),
         events: first.events,
         snapshot_written,
+        rerun: options.rerun.clone(),
     }
 }
 

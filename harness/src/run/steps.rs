@@ -4,8 +4,10 @@ use std::collections::HashMap;
 
 use crate::contract::fault::{Fault, FaultKind, FaultTarget, KindName, Scope};
 use crate::contract::intune::admin::{MintChallenge, QueuePkcs, QueueRevocation};
+use crate::scenario::check::EXPIRED_CHALLENGE_WAIT_MS;
 use crate::scenario::model::{ChallengeState, Enroll, EnrollOutcome, FaultStep, Step};
 use crate::scenario::{expand, Scenario};
+use crate::sim::{format_time, END_OF_TIME};
 
 use super::device::{self, Enrollment};
 use super::world::World;
@@ -57,7 +59,9 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
             Step::Sync => world.connector.sync().await,
             Step::Advance(by) => world.clock.advance(by.get()),
             Step::QueuePkcs(q) => {
-                for (n, device) in expand(&q.device, q.count).into_iter().enumerate() {
+                for (n, device) in expand(&q.device, q.count).enumerate() {
+                    // Building a CSR is CPU work: let a budget that ran out stop the run here.
+                    tokio::task::yield_now().await;
                     let key = crate::fixtures::device_key(n % crate::fixtures::DEVICE_KEYS.len())
                         .map_err(|e| fail(e.to_string()))?;
                     let csr = crate::pki::build_csr(&key, &device, None)
@@ -82,6 +86,7 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
                 // The CA owns what it issued: the device's certificate is its latest one.
                 let issued = world.ca.issued();
                 for device in expand(&r.device, r.count) {
+                    tokio::task::yield_now().await;
                     let serial = issued
                         .iter()
                         .rev()
@@ -115,6 +120,12 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
             Step::Fault(f) => inject(world, f).await.map_err(|e| fail(e.to_string()))?,
             Step::Heal(target) => heal(world, target).await.map_err(|e| fail(e.to_string()))?,
         }
+        if world.clock.overflowed() {
+            return Err(fail(format!(
+                "scenario time ran past {}, the end of scenario time; the clock stopped there",
+                format_time(END_OF_TIME)
+            )));
+        }
     }
     Ok(ledger)
 }
@@ -145,7 +156,9 @@ async fn enroll_one(
         }
         ChallengeState::Expired => {
             let c = mint(device, 60)?;
-            world.clock.advance(std::time::Duration::from_secs(61));
+            world
+                .clock
+                .advance(std::time::Duration::from_millis(EXPIRED_CHALLENGE_WAIT_MS as u64));
             Some(c)
         }
         ChallengeState::Unknown => Some(world.intune.foreign_challenge(&mut world.rng.fork(device))),

@@ -46,12 +46,7 @@ impl World {
     /// Builds the world `scenario` describes, with `seed`.
     pub async fn start(scenario: &Scenario, seed: u64) -> Result<World, SetupError> {
         let setup = &scenario.setup;
-        let start = match &setup.start_time {
-            Some(t) => {
-                crate::sim::parse_time(t).map_err(|e| SetupError(format!("start_time: {e}")))?
-            }
-            None => DEFAULT_EPOCH,
-        };
+        let start = setup.start_time.map(|t| t.0).unwrap_or(DEFAULT_EPOCH);
         let clock = Clock::new(start);
         let rng = Rng::new(seed);
         let sink = Sink::new(clock.clone());
@@ -90,7 +85,7 @@ impl World {
             .map_err(|e| SetupError(format!("registration store directory: {e}")))?;
         let signing = crate::pki::unb64(&intune.signing_certificate().certificate)
             .map_err(|e| SetupError(format!("signing certificate: {e}")))?;
-        provision(store_dir.path(), &store_setup(scenario, start), &signing)
+        provision(store_dir.path(), &store_setup(scenario, start)?, &signing)
             .map_err(|e| SetupError(e.to_string()))?;
         let config = ConnectorConfig {
             discovery_url: intune.discovery_url(),
@@ -119,9 +114,18 @@ impl World {
         let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes"))
             .await
             .map_err(|e| SetupError(format!("fake NDES: {e}")))?;
-        // A device waits long enough for NDES to exhaust the connector's own retries.
-        let patience =
-            c.timeout.get() * (4 * (c.retries + 1) + 2) + std::time::Duration::from_secs(2);
+        // A device waits long enough for NDES to exhaust the connector's own retries. (The
+        // loader caps both; saturating keeps that true for any caller.)
+        let patience = c
+            .timeout
+            .get()
+            .saturating_mul(
+                c.retries
+                    .saturating_add(1)
+                    .saturating_mul(4)
+                    .saturating_add(2),
+            )
+            .saturating_add(std::time::Duration::from_secs(2));
         let http = reqwest::Client::builder()
             .timeout(patience)
             .no_proxy()
@@ -148,21 +152,29 @@ impl World {
     }
 }
 
-fn store_setup(scenario: &Scenario, start: OffsetDateTime) -> StoreSetup {
+fn store_setup(scenario: &Scenario, start: OffsetDateTime) -> Result<StoreSetup, SetupError> {
     let reg = &scenario.setup.registration;
     let day = time::Duration::days(1);
-    let not_after = match (reg.state, reg.expires_in) {
-        (_, Some(left)) => start.saturating_add(left.signed()),
-        (StoreCondition::NearExpiry, None) => start.saturating_add(day * 10),
-        (StoreCondition::Expired, None) => start.saturating_sub(day),
-        _ => start.saturating_add(day * 365),
+    let out_of_range = || {
+        SetupError(format!(
+            "registration certificate: its dates from start_time {} fall outside the calendar",
+            crate::sim::format_time(start)
+        ))
     };
-    let year_before: OffsetDateTime = not_after.saturating_sub(day * 365);
-    StoreSetup {
+    let left = match (reg.state, reg.expires_in) {
+        (_, Some(left)) => left.signed(),
+        (StoreCondition::NearExpiry, None) => day * 10,
+        (StoreCondition::Expired, None) => -day,
+        _ => day * 365,
+    };
+    let not_after = start.checked_add(left).ok_or_else(out_of_range)?;
+    let year_before = not_after.checked_sub(day * 365).ok_or_else(out_of_range)?;
+    let not_before = year_before.min(start.checked_sub(day).ok_or_else(out_of_range)?);
+    Ok(StoreSetup {
         condition: reg.state,
-        not_before: year_before.min(start.saturating_sub(day)),
+        not_before,
         not_after,
         signing_certificate: reg.signing_certificate == Presence::Present,
         crp_encryption_certificate: reg.crp_encryption_certificate == Presence::Present,
-    }
+    })
 }

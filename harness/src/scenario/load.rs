@@ -1,102 +1,79 @@
-//! Reading scenario files: YAML syntax and shape through serde-saphyr (which rejects duplicate
-//! keys and knows where every node is), then the checks of meaning that types cannot express.
-//! Every error names file, line and column, shows the line, and says what was expected.
+//! Reading scenario files: bytes (capped, UTF-8 checked with the place of the first bad byte),
+//! YAML syntax and shape through serde-saphyr (which rejects duplicate keys and knows where
+//! every node is), then the checks of meaning ([`super::check`]). Every error names file, line
+//! and column, shows (a window of) the line, and says what was expected.
+//!
+//! Loading is linear in the file's size, and what a file may ask for is capped
+//! ([`super::limits`]).
 
-use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde_saphyr::{Location, Spanned};
+use super::check::check;
+use super::error::{window, ScenarioError, Source};
+use super::limits::MAX_FILE_BYTES;
+use super::model::Scenario;
 
-use super::model::{Scenario, Step};
-use crate::contract::fault::{FaultTarget, KindName};
-
-/// A scenario file that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line (0 when unknown).
-    pub line: u64,
-    /// 1-based column (0 when unknown).
-    pub column: u64,
-    /// What is wrong.
-    pub message: String,
-    /// The offending line of the file, when known.
-    pub source_line: Option<String>,
-    /// What to write instead.
-    pub help: Option<String>,
-}
-
-impl std::error::Error for ScenarioError {}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
-        write!(
-            f,
-            "  --> {}:{}:{}",
-            self.file.display(),
-            self.line,
-            self.column
-        )?;
-        if let Some(src) = &self.source_line {
-            let n = self.line.to_string();
-            let pad = " ".repeat(n.len());
-            write!(
-                f,
-                "\n{pad} |\n{n} | {src}\n{pad} | {}^",
-                " ".repeat(self.column.saturating_sub(1) as usize)
-            )?;
-        }
-        if let Some(help) = &self.help {
-            write!(f, "\n  = help: {help}")?;
-        }
-        Ok(())
-    }
-}
-
-struct Source<'a> {
-    file: &'a Path,
-    text: &'a str,
-}
-
-impl Source<'_> {
-    fn error(
-        &self,
-        line: u64,
-        column: u64,
-        message: impl Into<String>,
-        help: Option<String>,
-    ) -> ScenarioError {
-        let source_line = (line > 0)
-            .then(|| self.text.lines().nth(line as usize - 1).map(str::to_string))
-            .flatten();
-        ScenarioError {
-            file: self.file.to_path_buf(),
-            line,
-            column,
-            message: message.into(),
-            source_line,
-            help,
-        }
-    }
-
-    fn at(&self, loc: Location, message: impl Into<String>, help: Option<String>) -> ScenarioError {
-        self.error(loc.line(), loc.column(), message, help)
-    }
-}
-
-/// Reads and checks one scenario file.
+/// Reads and checks one scenario file (at most [`MAX_FILE_BYTES`]).
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let cannot =
+        |e: std::io::Error| ScenarioError::whole_file(path, format!("cannot read the file: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        let mut e = ScenarioError::whole_file(
+            path,
+            format!(
+                "the file is larger than {} MiB, the cap on scenario files",
+                MAX_FILE_BYTES >> 20
+            ),
+        );
+        e.help = Some(
+            "split it into several scenarios, or use `count` instead of repeating steps".into(),
+        );
+        return Err(e);
+    }
+    load_bytes(path, &bytes)
+}
+
+/// Checks that `bytes` are UTF-8, then parses and checks them as [`load_str`] does.
+pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<Scenario, ScenarioError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => load_str(path, text),
+        Err(e) => Err(not_utf8(path, bytes, e.valid_up_to())),
+    }
+}
+
+fn not_utf8(path: &Path, bytes: &[u8], bad: usize) -> ScenarioError {
+    let line_start = bytes[..bad]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = bytes[..bad].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    // Everything before `bad` is valid UTF-8, so this prefix is too.
+    let before = String::from_utf8_lossy(&bytes[line_start..bad]);
+    let column = before.chars().count() as u64 + 1;
+    let line_end = bytes[bad..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| bad + i);
+    let text = String::from_utf8_lossy(&bytes[line_start..line_end]);
+    let (shown, caret) = window(&text, column);
+    ScenarioError {
         file: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read the file: {e}"),
-        source_line: None,
-        help: None,
-    })?;
-    load_str(path, &text)
+        line,
+        column,
+        message: format!(
+            "the file is not UTF-8: byte 0x{:02X} here does not start a UTF-8 character",
+            bytes[bad]
+        ),
+        source_line: Some(shown),
+        caret,
+        help: Some("save the file as UTF-8 (scenario files are YAML, which is UTF-8)".into()),
+    }
 }
 
 /// Parses and checks scenario text; `path` is used in errors and for the name check.
@@ -145,237 +122,6 @@ fn help_for(message: &str) -> Option<String> {
     } else {
         None
     }
-}
-
-fn check(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
-    let stem = src
-        .file
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default();
-    if !stem.is_empty() && s.name != stem {
-        return Err(src.error(
-            line_of(src.text, "name:"),
-            1,
-            format!(
-                "the scenario is named `{}` but its file is `{stem}.yaml`",
-                s.name
-            ),
-            Some(format!("write `name: {stem}` or rename the file")),
-        ));
-    }
-    if !s
-        .name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        || s.name.is_empty()
-    {
-        return Err(src.error(
-            line_of(src.text, "name:"),
-            1,
-            format!("`{}` is not a valid scenario name", s.name),
-            Some("use lower-case letters, digits and dashes".into()),
-        ));
-    }
-    if let Some(t) = &s.setup.start_time {
-        if crate::sim::parse_time(t).is_err() {
-            return Err(src.error(
-                line_of(src.text, "start_time:"),
-                1,
-                format!("`{t}` is not an RFC 3339 time"),
-                Some("write e.g. 2026-01-01T00:00:00Z".into()),
-            ));
-        }
-    }
-    if s.steps.is_empty() {
-        return Err(src.error(
-            line_of(src.text, "steps:"),
-            1,
-            "a scenario needs at least one step",
-            None,
-        ));
-    }
-    let mut running = false;
-    let mut pkcs_devices: Vec<String> = Vec::new();
-    for step in &s.steps {
-        check_step(src, step, &mut running, &mut pkcs_devices)?;
-    }
-    Ok(())
-}
-
-fn check_step(
-    src: &Source<'_>,
-    step: &Spanned<Step>,
-    running: &mut bool,
-    pkcs_devices: &mut Vec<String>,
-) -> Result<(), ScenarioError> {
-    let loc = step.referenced;
-    let needs_running = |what: &str| -> Result<(), ScenarioError> {
-        if *running {
-            Ok(())
-        } else {
-            Err(src.at(
-                loc,
-                format!("step `{what}` comes before the connector is started"),
-                Some("add a `- start` step before it".into()),
-            ))
-        }
-    };
-    match &step.value {
-        Step::Start => {
-            if *running {
-                return Err(src.at(
-                    loc,
-                    "the connector is already running here",
-                    Some("add a `- stop` step before starting it again".into()),
-                ));
-            }
-            *running = true;
-        }
-        Step::Stop => {
-            needs_running("stop")?;
-            *running = false;
-        }
-        Step::Sync => needs_running("sync")?,
-        Step::Enroll(e) => {
-            needs_running("enroll")?;
-            if e.count == 0 {
-                return Err(src.at(loc, "`count` must be at least 1", None));
-            }
-        }
-        Step::Advance(span) => {
-            if span.get().is_zero() {
-                return Err(src.at(
-                    loc,
-                    "`advance` needs a positive duration",
-                    Some("write e.g. `- advance: 1h`".into()),
-                ));
-            }
-        }
-        Step::QueuePkcs(q) => {
-            if q.count == 0 {
-                return Err(src.at(loc, "`count` must be at least 1", None));
-            }
-            for d in expand(&q.device, q.count) {
-                pkcs_devices.push(d);
-            }
-        }
-        Step::QueueRevocation(r) => {
-            if r.count == 0 {
-                return Err(src.at(loc, "`count` must be at least 1", None));
-            }
-            for d in expand(&r.device, r.count) {
-                if !pkcs_devices.contains(&d) {
-                    return Err(src.at(
-                        loc,
-                        format!("revocation of a certificate never issued: no earlier `queue_pkcs` step asks for one for device `{d}`"),
-                        Some("queue a PKCS request for the device (and `sync`) before revoking".into()),
-                    ));
-                }
-            }
-        }
-        Step::Fault(f) => {
-            let allowed = f.target.kinds();
-            if !allowed.contains(&f.kind) {
-                return Err(src.at(
-                    loc,
-                    format!(
-                        "fault kind `{}` does not apply to `{}`",
-                        f.kind.name(),
-                        f.target
-                    ),
-                    Some(format!(
-                        "`{}` accepts: {}",
-                        f.target,
-                        allowed
-                            .iter()
-                            .map(|k| k.name())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
-                ));
-            }
-            match (f.kind, f.status) {
-                (KindName::Status, None) => {
-                    return Err(src.at(
-                        loc,
-                        "fault kind `status` needs `status: <HTTP code>`",
-                        Some("e.g. `status: 500`".into()),
-                    ))
-                }
-                (KindName::Status, Some(c)) if !(400..=599).contains(&c) => {
-                    return Err(src.at(
-                        loc,
-                        format!("`status: {c}` is not an HTTP error status"),
-                        Some("use a code from 400 to 599".into()),
-                    ))
-                }
-                (k, Some(_)) if k != KindName::Status => {
-                    return Err(src.at(loc, "`status` only applies to fault kind `status`", None))
-                }
-                _ => {}
-            }
-            match (f.kind, f.code) {
-                (KindName::Answer, None) => {
-                    return Err(src.at(
-                        loc,
-                        "fault kind `answer` needs `code: <Intune SCEP error code>`",
-                        Some("e.g. `code: KeyUsageMismatch`".into()),
-                    ))
-                }
-                (k, Some(_)) if k != KindName::Answer => {
-                    return Err(src.at(loc, "`code` only applies to fault kind `answer`", None))
-                }
-                _ => {}
-            }
-            if f.times == Some(0) {
-                return Err(src.at(
-                    loc,
-                    "`times: 0` breaks nothing",
-                    Some("leave `times` out to break every call until healed".into()),
-                ));
-            }
-            if f.kind == KindName::Unavailable && f.times.is_some() {
-                return Err(src.at(
-                    loc,
-                    "an unavailable CA has its port closed: no calls reach it to be counted",
-                    Some("leave `times` out and `heal` it later".into()),
-                ));
-            }
-        }
-        Step::Heal(target) => {
-            if target != "all" && target.parse::<FaultTarget>().is_err() {
-                return Err(src.at(
-                    loc,
-                    format!("unknown fault target `{target}`"),
-                    Some(format!(
-                        "write `all` or one of: {}",
-                        FaultTarget::all()
-                            .map(|(n, _)| n)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The device ids a step with `count` stands for.
-pub fn expand(device: &str, count: u32) -> Vec<String> {
-    if count <= 1 {
-        vec![device.to_string()]
-    } else {
-        (1..=count).map(|i| format!("{device}-{i:03}")).collect()
-    }
-}
-
-fn line_of(text: &str, key: &str) -> u64 {
-    text.lines()
-        .position(|l| l.trim_start().starts_with(key))
-        .map(|i| i as u64 + 1)
-        .unwrap_or(1)
 }
 
 /// Every `*.yaml` file under `dir`, sorted by name.

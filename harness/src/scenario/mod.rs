@@ -1,11 +1,19 @@
-//! Scenarios: the YAML language ([`model`]), reading and checking files ([`load`]), and the
-//! JSON Schema editors use ([`schema`]).
+//! Scenarios: the YAML language ([`model`]) and its caps ([`limits`]); reading a file
+//! ([`load`]), the checks of meaning ([`check`]) and the errors that locate what is wrong
+//! ([`error`]); a folder of files ([`library`]); and the JSON Schema editors use ([`schema`]).
 
+pub mod check;
+pub mod error;
+pub mod library;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod span;
 
-pub use load::{expand, load_file, load_str, scenario_files, ScenarioError};
+pub use check::expand;
+pub use error::ScenarioError;
+pub use library::{load_all, LibraryError, Loaded};
+pub use load::{load_bytes, load_file, load_str, scenario_files};
 pub use model::{Scenario, Step};
 pub use span::Span;
 

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::limits::{self, StartTime};
 use super::span::Span;
 use crate::catalog::{Detail, DiagnosticCode, EventId};
 use crate::contract::fault::{FaultTarget, KindName};
@@ -27,11 +28,14 @@ pub struct Scenario {
     /// Seed of every random choice in the run (serials, GUIDs, challenges, nonces).
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// Real time the run may take, from 1s to 1h (default 60s); a run over it fails.
+    #[serde(default, deserialize_with = "limits::budget")]
+    pub budget: Option<Span>,
     /// The world before the first step.
     #[serde(default)]
     pub setup: Setup,
-    /// What happens, in order.
-    #[schemars(with = "Vec<Step>")]
+    /// What happens, in order (at most 1000 steps).
+    #[schemars(with = "Vec<Step>", length(min = 1, max = 1000))]
     pub steps: Vec<Spanned<Step>>,
     /// What the event stream must show.
     #[serde(default)]
@@ -46,9 +50,10 @@ fn default_seed() -> u64 {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Setup {
-    /// Scenario time at the start, RFC 3339 (default 2026-01-01T00:00:00Z).
+    /// Scenario time at the start, RFC 3339 (default 2026-01-01T00:00:00Z), from
+    /// 1970-01-01T00:00:00Z to 9899-12-31T23:59:59.999Z (the end of scenario time).
     #[serde(default)]
-    pub start_time: Option<String>,
+    pub start_time: Option<StartTime>,
     /// The certification authority.
     #[serde(default)]
     pub ca: CaSetup,
@@ -78,8 +83,9 @@ pub struct CaSetup {
     /// Kind of CA.
     #[serde(default)]
     pub kind: CaKindSetup,
-    /// CA name the connector reports.
-    #[serde(default = "default_ca_name")]
+    /// CA name the connector reports (at most 128 characters).
+    #[serde(default = "default_ca_name", deserialize_with = "limits::text")]
+    #[schemars(length(max = 128))]
     pub name: String,
     /// Certificate templates the CA offers (default: IntuneUser and IntuneDevice, 365 days).
     #[serde(default = "default_templates")]
@@ -114,10 +120,12 @@ fn default_templates() -> Vec<TemplateSetup> {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateSetup {
-    /// Template name.
+    /// Template name (at most 128 characters).
+    #[serde(deserialize_with = "limits::text")]
+    #[schemars(length(max = 128))]
     pub name: String,
-    /// Lifetime of certificates issued with it.
-    #[serde(default = "default_validity")]
+    /// Lifetime of certificates issued with it (at most 36500d).
+    #[serde(default = "default_validity", deserialize_with = "limits::validity")]
     pub validity: Span,
 }
 
@@ -133,9 +141,10 @@ pub struct RegistrationSetup {
     #[serde(default = "default_store")]
     #[schemars(with = "StoreCondition")]
     pub state: StoreCondition,
-    /// Time left before the certificate expires, from the start time (defaults: 365d; 10d for
-    /// `near_expiry`; `expired` means it expired a day before the start).
-    #[serde(default)]
+    /// Time left before the certificate expires, from the start time, at most 36500d
+    /// (defaults: 365d; 10d for `near_expiry`; `expired` means it expired a day before the
+    /// start).
+    #[serde(default, deserialize_with = "limits::expires_in")]
     pub expires_in: Option<Span>,
     /// The policy module's SCEP signing certificate (`signing.pem`); when missing, the service
     /// downloads it from Intune at start.
@@ -176,27 +185,34 @@ fn default_store() -> StoreCondition {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorSetup {
-    /// Real-time limit of one HTTP call (a hanging peer costs this much per attempt).
-    #[serde(default = "default_timeout")]
+    /// Real-time limit of one HTTP call (a hanging peer costs this much per attempt), at most
+    /// 30s.
+    #[serde(default = "default_timeout", deserialize_with = "limits::timeout")]
     pub timeout: Span,
-    /// Extra attempts after an unexpected failure.
-    #[serde(default = "default_retries")]
+    /// Extra attempts after an unexpected failure, at most 10.
+    #[serde(default = "default_retries", deserialize_with = "limits::retries")]
+    #[schemars(range(max = 10))]
     pub retries: u32,
-    /// Wait before the first retry, doubled each time (scenario time).
-    #[serde(default = "default_backoff")]
+    /// Wait before the first retry, doubled each time (scenario time), at most 1d.
+    #[serde(default = "default_backoff", deserialize_with = "limits::backoff")]
     pub backoff: Span,
-    /// How long before expiry the registration certificate is renewed.
-    #[serde(default = "default_window")]
+    /// How long before expiry the registration certificate is renewed, at most 36500d.
+    #[serde(
+        default = "default_window",
+        deserialize_with = "limits::renewal_window"
+    )]
     pub renewal_window: Span,
-    /// Most requests downloaded per cycle.
-    #[serde(default = "default_batch")]
+    /// Most requests downloaded per cycle, 1 to 1000.
+    #[serde(default = "default_batch", deserialize_with = "limits::batch_size")]
+    #[schemars(range(min = 1, max = 1000))]
     pub batch_size: u32,
     /// Whether the connector holds the RA client-authentication certificate a DigiCert CA
     /// requires (default: yes for a DigiCert CA).
     #[serde(default)]
     pub ra_certificate: Option<bool>,
-    /// Template NDES issues SCEP certificates with.
-    #[serde(default = "default_scep_template")]
+    /// Template NDES issues SCEP certificates with (at most 128 characters).
+    #[serde(default = "default_scep_template", deserialize_with = "limits::text")]
+    #[schemars(length(max = 128))]
     pub scep_template: String,
 }
 
@@ -243,8 +259,9 @@ pub enum Step {
     Stop,
     /// Run one connector cycle: renewal check, PKCS queue, revocation queue.
     Sync,
-    /// Move the scenario clock forward.
-    Advance(Span),
+    /// Move the scenario clock forward, by at most 36500d (and never past
+    /// 9899-12-31T23:59:59.999Z, the end of scenario time).
+    Advance(#[serde(deserialize_with = "limits::advance")] Span),
     /// Queue PKCS certificate requests at Intune.
     QueuePkcs(QueuePkcs),
     /// Queue at Intune the revocation of the certificate last issued to a device.
@@ -278,15 +295,22 @@ impl Step {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueuePkcs {
-    /// Device id; with `count` above 1, `-001`, `-002`… is appended.
+    /// Device id (at most 128 characters); with `count` above 1, `-001`, `-002`… is appended.
+    #[serde(deserialize_with = "limits::text")]
+    #[schemars(length(max = 128))]
     pub device: String,
-    /// User id.
+    /// User id (at most 128 characters).
+    #[serde(deserialize_with = "limits::text")]
+    #[schemars(length(max = 128))]
     pub user: String,
-    /// Template (default IntuneUser).
-    #[serde(default = "default_pkcs_template")]
+    /// Template (default IntuneUser; at most 128 characters).
+    #[serde(default = "default_pkcs_template", deserialize_with = "limits::text")]
+    #[schemars(length(max = 128))]
     pub template: String,
-    /// How many requests (default 1).
-    #[serde(default = "one")]
+    /// How many requests: 1 (default) to 1000; a scenario stands for at most 5000 requests,
+    /// revocations and enrollments in all.
+    #[serde(default = "one", deserialize_with = "limits::count")]
+    #[schemars(range(min = 1, max = 1000))]
     pub count: u32,
     /// Send a request whose parameters do not parse (default false).
     #[serde(default)]
@@ -307,9 +331,12 @@ fn one() -> u32 {
 pub struct QueueRevocation {
     /// The device whose most recent PKCS certificate is revoked; with `count` above 1, the
     /// devices `<device>-001`… of an earlier `queue_pkcs` with a count.
+    #[serde(deserialize_with = "limits::text")]
+    #[schemars(length(max = 128))]
     pub device: String,
-    /// How many devices (default 1).
-    #[serde(default = "one")]
+    /// How many devices: 1 (default) to 1000.
+    #[serde(default = "one", deserialize_with = "limits::count")]
+    #[schemars(range(min = 1, max = 1000))]
     pub count: u32,
 }
 
@@ -367,9 +394,14 @@ pub enum EnrollOutcome {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Enroll {
-    /// Device id (the CSR's common name); with `count` above 1, `-001`… is appended.
+    /// Device id (the CSR's common name; at most 128 characters); with `count` above 1,
+    /// `-001`… is appended.
+    #[serde(deserialize_with = "limits::text")]
+    #[schemars(length(max = 128))]
     pub device: String,
-    /// User id.
+    /// User id (at most 128 characters).
+    #[serde(deserialize_with = "limits::text")]
+    #[schemars(length(max = 128))]
     pub user: String,
     /// The challenge presented (default valid).
     #[serde(default)]
@@ -377,8 +409,9 @@ pub struct Enroll {
     /// How the message is built (default valid).
     #[serde(default)]
     pub message: MessageShape,
-    /// How many devices (default 1).
-    #[serde(default = "one")]
+    /// How many devices: 1 (default) to 1000.
+    #[serde(default = "one", deserialize_with = "limits::count")]
+    #[schemars(range(min = 1, max = 1000))]
     pub count: u32,
     /// What every device should get; the run fails otherwise.
     #[serde(default)]
@@ -430,8 +463,9 @@ pub struct EventMatch {
     /// Event id or name (`20102`, `PkcsCertIssue_Failure`).
     #[schemars(with = "EventRef")]
     pub event: EventId,
-    /// Diagnostic code in any spelling (`0x400`, `PKCS_Issue_CA_Unavailable`).
-    #[serde(default)]
+    /// Diagnostic code in any spelling (`0x400`, `PKCS_Issue_CA_Unavailable`), the seed's
+    /// nine-digit `0x0FFFFFFFF` included, quoted or not.
+    #[serde(default, deserialize_with = "DiagnosticCode::deserialize_as_written")]
     #[schemars(with = "Option<CodeRef>")]
     pub code: Option<DiagnosticCode>,
     /// Detail values that must match exactly.

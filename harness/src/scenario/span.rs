@@ -40,7 +40,7 @@ impl Span {
 impl FromStr for Span {
     type Err = BadSpan;
     fn from_str(s: &str) -> Result<Span, BadSpan> {
-        let bad = || BadSpan(s.to_string());
+        let bad = || BadSpan(super::limits::clip(s, 40));
         let text = s.trim();
         if text.is_empty() {
             return Err(bad());

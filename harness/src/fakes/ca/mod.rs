@@ -2,7 +2,7 @@
 //! CA ([`crate::fixtures::ISSUING_CA`], chained to [`crate::fixtures::ROOT_CA`]), revokes them,
 //! reports their status, publishes a CRL and the chain, and journals every call it received.
 //!
-//! It speaks exactly [`crate::fakes::api`] (`ca_paths`, `IssueRequest`, `ErrorBody`, …).
+//! It speaks exactly [`crate::contract::ca`] (`ca_paths`, `IssueRequest`, `ErrorBody`, …).
 //! Time comes from the scenario [`Clock`] and serials from the seeded [`Rng`], and the issuing
 //! key is RSA (PKCS#1 v1.5 signatures are deterministic), so the same seed and clock give
 //! byte-identical certificates.
