@@ -7,9 +7,10 @@
 use std::error::Error as _;
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::Arc;
 
 use evtx::err::EvtxError;
-use evtx::{EvtxParser, ParserSettings};
+use evtx::{EvtxParser, HeaderFlags, ParserSettings};
 
 use super::problem::Origin;
 use super::raw::Item;
@@ -48,8 +49,10 @@ fn origin_of(e: &EvtxError, index: u64) -> Origin {
     origin
 }
 
-/// Reads every record of an .evtx image, handing each on as an [`Item`]. A file that is not
-/// .evtx at all (no file header) is one unreadable item.
+/// Reads every record of an .evtx image, chunk by chunk, handing each on as an [`Item`]. A
+/// file that is not .evtx at all (no file header) is one unreadable item; so is a damaged
+/// chunk, a damaged record, and a chunk whose header names records that could not be read
+/// (the parser stops quietly at zeroed record space; the loss is reported here).
 pub(crate) fn read_records(
     bytes: Vec<u8>,
     providers: &[String],
@@ -59,28 +62,93 @@ pub(crate) fn read_records(
     // item, not a crashed checker.
     let mut index = 0u64;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut parser = match EvtxParser::from_buffer(bytes) {
-            Ok(p) => p.with_configuration(settings()),
+        read_chunks(bytes, providers, &mut index, visit)
+    }));
+    if outcome.is_err() {
+        let origin = Origin {
+            index: index.saturating_add(1),
+            ..Origin::default()
+        };
+        let why = "the .evtx parser gave up on this file (it panicked)".to_string();
+        let _ = visit(Item::Unreadable { origin, why });
+    }
+}
+
+fn read_chunks(
+    bytes: Vec<u8>,
+    providers: &[String],
+    index: &mut u64,
+    visit: &mut dyn FnMut(Item) -> ControlFlow<()>,
+) {
+    let settings = Arc::new(settings());
+    let mut parser = match EvtxParser::from_buffer(bytes) {
+        Ok(p) => p.with_configuration((*settings).clone()),
+        Err(e) => {
+            let origin = Origin {
+                index: 1,
+                ..Origin::default()
+            };
+            let why = format!("not an .evtx file: {}", chain(&e));
+            let _ = visit(Item::Unreadable { origin, why });
+            return;
+        }
+    };
+    // A log copied while open is marked dirty: its chunk headers may name records that were
+    // never written, so a shortfall there is a warning, not damage.
+    let dirty = parser.header().flags.contains(HeaderFlags::DIRTY);
+    for chunk in parser.chunks() {
+        let mut chunk = match chunk {
+            Ok(c) => c,
             Err(e) => {
-                let origin = Origin {
-                    index: 1,
-                    ..Origin::default()
+                *index = index.saturating_add(1);
+                let item = Item::Unreadable {
+                    origin: origin_of(&e, *index),
+                    why: chain(&e),
                 };
-                let why = format!("not an .evtx file: {}", chain(&e));
-                let _ = visit(Item::Unreadable { origin, why });
-                return;
+                if visit(item).is_break() {
+                    return;
+                }
+                continue;
             }
         };
-        for record in parser.records() {
-            index += 1;
-            let item = match record {
+        let number = chunk.number;
+        let (first, last) = (
+            chunk.header.first_event_record_id,
+            chunk.header.last_event_record_id,
+        );
+        let chunk_origin = |index| Origin {
+            index,
+            chunk: number,
+            ..Origin::default()
+        };
+        let mut parsed = match chunk.parse(Arc::clone(&settings)) {
+            Ok(p) => p,
+            Err(e) => {
+                *index = index.saturating_add(1);
+                let why = format!("the chunk does not parse: {e}");
+                if visit(Item::Unreadable {
+                    origin: chunk_origin(*index),
+                    why,
+                })
+                .is_break()
+                {
+                    return;
+                }
+                continue;
+            }
+        };
+        let mut highest: Option<u64> = None;
+        for record in parsed.iter() {
+            *index = index.saturating_add(1);
+            let item = match record.and_then(|r| r.into_xml()) {
                 Err(e) => Item::Unreadable {
-                    origin: origin_of(&e, index),
+                    origin: origin_of(&e, *index),
                     why: chain(&e),
                 },
                 Ok(r) => {
+                    highest = highest.max(Some(r.event_record_id));
                     let origin = Origin {
-                        index,
+                        index: *index,
                         record_id: Some(r.event_record_id),
                         ..Origin::default()
                     };
@@ -102,14 +170,26 @@ pub(crate) fn read_records(
                 return;
             }
         }
-    }));
-    if outcome.is_err() {
-        let origin = Origin {
-            index: index + 1,
-            ..Origin::default()
-        };
-        let why = "the .evtx parser gave up on this file (it panicked)".to_string();
-        let _ = visit(Item::Unreadable { origin, why });
+        let read_up_to = highest.unwrap_or(first.saturating_sub(1));
+        if first <= last && read_up_to < last {
+            *index = index.saturating_add(1);
+            let lost = last - read_up_to.max(first.saturating_sub(1));
+            let origin = chunk_origin(*index);
+            let item = if dirty {
+                let why = format!(
+                    "its header names records {first} to {last}, but none after {read_up_to} is there; the file is marked dirty (copied while the log was open), so {lost} records may never have been written"
+                );
+                Item::Warning { origin, why }
+            } else {
+                let why = format!(
+                    "its header names records {first} to {last}, but no record after {read_up_to} can be read: {lost} records lost"
+                );
+                Item::Unreadable { origin, why }
+            };
+            if visit(item).is_break() {
+                return;
+            }
+        }
     }
 }
 

@@ -87,6 +87,9 @@ pub(crate) enum Item {
     /// Something that cannot be read as an event at all (a bad JSON line, malformed XML, a
     /// damaged .evtx chunk).
     Unreadable { origin: Origin, why: String },
+    /// Something the reader should know that is not wrong for sure (a dirty .evtx file whose
+    /// chunk header names records that are not there).
+    Warning { origin: Origin, why: String },
 }
 
 /// Whether a provider name is one of the connector's (Windows compares source names without

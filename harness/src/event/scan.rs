@@ -76,6 +76,14 @@ pub enum Scanned {
         /// Why.
         why: String,
     },
+    /// Something worth knowing that is not wrong for sure (a dirty .evtx file whose chunk
+    /// header names records that are not there).
+    Warning {
+        /// Where.
+        origin: Origin,
+        /// What.
+        why: String,
+    },
 }
 
 const EVTX_MAGIC: &[u8] = b"ElfFile\0";
@@ -144,6 +152,7 @@ pub fn scan_bytes(
         Item::Event(raw) => visit(Scanned::Record(interpret(raw))),
         Item::Foreign(origin) => visit(Scanned::Foreign(origin)),
         Item::Unreadable { origin, why } => visit(Scanned::Unreadable { origin, why }),
+        Item::Warning { origin, why } => visit(Scanned::Warning { origin, why }),
     };
     if format == Format::Evtx {
         super::evtx::read_records(bytes, providers, &mut hand_on);

@@ -19,7 +19,7 @@ pub(crate) fn collect(
     let mut failure = None;
     read(&mut |item| {
         let result = match item {
-            Item::Foreign(_) => return ControlFlow::Continue(()),
+            Item::Foreign(_) | Item::Warning { .. } => return ControlFlow::Continue(()),
             Item::Unreadable { origin, why } => Err(StreamError::Item {
                 format,
                 at: origin.to_string(),

@@ -307,7 +307,9 @@ mod tests {
     fn origin_line(item: &Item) -> Option<u64> {
         match item {
             Item::Event(r) => r.origin.line,
-            Item::Foreign(o) | Item::Unreadable { origin: o, .. } => o.line,
+            Item::Foreign(o)
+            | Item::Unreadable { origin: o, .. }
+            | Item::Warning { origin: o, .. } => o.line,
         }
     }
 
