@@ -96,3 +96,90 @@ fn near_miss(pattern: &EventMatch, r: &EventRecord) -> bool {
         .all(|(k, v)| r.details.get(*k) == Some(v.as_str()));
     code_ok != details_ok
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::catalog::{Detail, DiagnosticCode, EventId};
+    use crate::event::Details;
+
+    fn expect(sequence: &str) -> Expect {
+        let text = format!("name: t\nsummary: s\nsteps: [start]\nexpect:\n  sequence:\n{sequence}");
+        crate::scenario::load_str(Path::new("t.yaml"), &text)
+            .expect("the test scenario loads")
+            .expect
+    }
+
+    fn records(devices: &[&str]) -> Vec<Located> {
+        devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let origin = Origin {
+                    index: i as u64 + 1,
+                    record_id: Some(i as u64 + 1),
+                    ..Origin::default()
+                };
+                let record = EventRecord {
+                    sequence: i as u64 + 1,
+                    time: time::OffsetDateTime::UNIX_EPOCH,
+                    event: EventId::PkcsCertIssueSuccess,
+                    code: DiagnosticCode::Success,
+                    details: Details::new().with(Detail::DeviceId, *d),
+                };
+                (origin, record)
+            })
+            .collect()
+    }
+
+    fn findings(records: &[Located], expect: &Expect) -> Vec<String> {
+        let mut out = Vec::new();
+        check(records, expect, &mut |f| {
+            out.push(format!("{} {f}", f.label()))
+        });
+        out
+    }
+
+    const A_THEN_B: &str = "    - {event: 20100, details: {device_id: a}}\n    - {event: 20100, details: {device_id: b}}\n";
+
+    #[test]
+    fn a_record_another_expectation_claims_is_no_near_miss() {
+        // Only b is there: a is missing, not "b with the wrong device".
+        let got = findings(&records(&["b"]), &expect(A_THEN_B));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0]
+                .starts_with("missing 20100 PkcsCertIssue_Success, device_id=a (scenario line 6)"),
+            "{got:?}"
+        );
+        // c is no one's: it is the nearest record to a.
+        let got = findings(&records(&["c", "b"]), &expect(A_THEN_B));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0]
+                .starts_with("wrong detail record 1: 20100 PkcsCertIssue_Success has device_id=c"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn order_matters() {
+        let got = findings(&records(&["b", "a"]), &expect(A_THEN_B));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].starts_with("out of order 20100 PkcsCertIssue_Success, device_id=b (scenario line 7) appears only at record 1"), "{got:?}");
+        assert!(findings(&records(&["a", "x", "b"]), &expect(A_THEN_B)).is_empty());
+    }
+
+    #[test]
+    fn a_wrong_code_is_told_from_a_wrong_detail() {
+        let want = expect("    - {event: 20100, code: Unknown_Error, details: {device_id: a}}\n");
+        let got = findings(&records(&["a"]), &want);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].starts_with("wrong code record 1: 20100 PkcsCertIssue_Success carries 0x00000000 Success; the scenario (line 6) expects 0x0FFFFFFF Unknown_Error"), "{got:?}");
+        // Wrong in both ways: not a near miss.
+        let got = findings(&records(&["z"]), &want);
+        assert!(got[0].starts_with("missing"), "{got:?}");
+    }
+}

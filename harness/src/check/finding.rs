@@ -153,7 +153,7 @@ impl fmt::Display for Finding {
                 found,
             } => write!(
                 f,
-                "{at}: {} {} has {}; the scenario (line {}) expects {detail}={wanted}",
+                "{at}: {} {} has {}; the scenario (line {}) expects {detail}={wanted} (this is the nearest record to the expected event)",
                 expected.pattern.event.id(),
                 expected.pattern.event.name(),
                 found
