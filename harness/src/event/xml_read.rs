@@ -223,8 +223,10 @@ pub(crate) fn parse_event(node: Node<'_, '_>, mut origin: Origin, providers: &[S
             .any(|n| is_connector(providers, n))
     });
     let text = |name: &str| child(system, name).map(text_of);
-    if let Some(id) = text("EventRecordID").and_then(|t| t.trim().parse().ok()) {
-        origin.record_id = Some(id);
+    // An .evtx record's own header id comes first (the one `evtxexport` prints); in a
+    // crafted or carved file the rendered `EventRecordID` can differ from it.
+    if origin.record_id.is_none() {
+        origin.record_id = text("EventRecordID").and_then(|t| t.trim().parse().ok());
     }
     if !ours {
         return Item::Foreign(origin);
