@@ -382,3 +382,47 @@ fn xml_reader_accepts_declarations_boms_and_any_wrapper() {
     let err = event::from_xml(junk.as_bytes()).unwrap_err().to_string();
     assert!(err.contains("line 3") && err.contains("outside"), "{err}");
 }
+
+/// A real .evtx file's bytes, for mutation (`None` when the shared folder is absent).
+fn evtx_sample() -> Option<&'static Vec<u8>> {
+    static SAMPLE: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    SAMPLE
+        .get_or_init(|| {
+            let shared = connector_harness::testing::shared_dir("fixtures/evtx")?;
+            std::fs::read(shared.join("fixtures/evtx/Application_no_crc32.evtx")).ok()
+        })
+        .as_ref()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    /// Damage anywhere in a real .evtx file (header, chunk header, string and template
+    /// tables, records) is reported, never a panic, and the parser is not the one that saves
+    /// us: no item may say it panicked.
+    #[test]
+    fn a_damaged_evtx_is_reported_not_a_panic(
+        edits in proptest::collection::vec((0usize..69_632, any::<u8>()), 1..24),
+        cut in proptest::option::of(0usize..69_632),
+    ) {
+        let Some(sample) = evtx_sample() else { return Ok(()) };
+        let mut bytes = sample.clone();
+        for (at, value) in edits {
+            // Most of the file is chunk 0's first 22 KB; aim there three times in four.
+            let at = if at % 4 == 0 { at } else { 4096 + at % 22_400 };
+            if let Some(b) = bytes.get_mut(at) {
+                *b = value;
+            }
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut);
+        }
+        let mut panicked = false;
+        event::scan_bytes(bytes, event::Format::Evtx, &[event::PROVIDER.to_string()], |item| {
+            if let event::Scanned::Unreadable { why, .. } = &item {
+                panicked |= why.contains("panicked");
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        prop_assert!(!panicked);
+    }
+}
