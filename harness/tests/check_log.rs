@@ -226,6 +226,7 @@ fn finding_record(f: &Finding) -> Option<u64> {
         | Finding::WrongCode { at, .. }
         | Finding::WrongDetail { at, .. }
         | Finding::Unexpected { at, .. } => at.record_id,
+        Finding::Unchecked { at, .. } => at.record_id,
         Finding::Missing { .. } => None,
     }
 }
@@ -387,6 +388,18 @@ fn findings_kept_are_bounded_and_the_rest_counted() {
     };
     let err = check_file(&path, None, &options).unwrap_err().to_string();
     assert!(err.contains("1000 bytes is more than the 999"), "{err}");
+    // Records kept for the scenario are bounded too, and what is past the bound is a
+    // finding, not a silent pass.
+    let path = write(dir.path(), Form::Jsonl, &text(Form::Jsonl, stream()));
+    let options = CheckOptions {
+        max_records: 5,
+        ..CheckOptions::default()
+    };
+    let v = check_file(&path, Some(&story().expect), &options).unwrap();
+    assert_eq!(labels(&v)[0], "not checked", "{:#?}", v.findings);
+    assert!(v.findings[0]
+        .to_string()
+        .contains("and after: not checked against the scenario; more than 5 events"));
 }
 
 #[test]
@@ -516,6 +529,29 @@ fn bad_input_exits_2_with_a_reason() {
         assert_eq!(code, 2, "{args:?}\n{out}\n{err}");
         assert!(err.contains(want), "{args:?}: {err}");
     }
+    // A scenario that does not load: its error, located, once.
+    let scenarios = tempfile::tempdir().unwrap();
+    std::fs::write(
+        scenarios.path().join("broken.yaml"),
+        "name: broken\nsummary: s\nsteps: [start]\nexpect:\n  sequence:\n    - {event: NoSuchEvent}\n",
+    )
+    .unwrap();
+    let dir_arg = scenarios.path().to_str().unwrap();
+    let (code, _, err) = harness(&[
+        "check",
+        "--events",
+        log,
+        "--scenario",
+        "broken",
+        "--scenarios",
+        dir_arg,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.starts_with("error: unknown event `NoSuchEvent`"),
+        "{err}"
+    );
+    assert!(err.contains("broken.yaml:6:"), "{err}");
     let unknown = dir.path().join("log.txt");
     std::fs::write(&unknown, "hello").unwrap();
     let (code, _, err) = harness(&["check", "--events", unknown.to_str().unwrap()]);

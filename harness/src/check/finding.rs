@@ -78,6 +78,14 @@ pub enum Finding {
         /// The value found, if any.
         found: Option<String>,
     },
+    /// Records past the most a verdict keeps for the scenario's expectations: from `at` on,
+    /// the expectations were not checked.
+    Unchecked {
+        /// The first record not kept.
+        at: Origin,
+        /// How many are kept.
+        limit: u64,
+    },
     /// An event the scenario forbids.
     Unexpected {
         /// The `absent` entry it matches.
@@ -108,6 +116,7 @@ impl Finding {
             Finding::WrongCode { .. } => "wrong code",
             Finding::WrongDetail { .. } => "wrong detail",
             Finding::Unexpected { .. } => "unexpected",
+            Finding::Unchecked { .. } => "not checked",
         }
     }
 }
@@ -160,6 +169,10 @@ impl fmt::Display for Finding {
                     .as_ref()
                     .map_or(format!("no {detail}"), |v| format!("{detail}={v}")),
                 expected.line
+            ),
+            Finding::Unchecked { at, limit } => write!(
+                f,
+                "{at} and after: not checked against the scenario; more than {limit} events it names are kept (a log this size is not a scenario's)"
             ),
             Finding::Unexpected {
                 forbidden,

@@ -9,11 +9,13 @@
 mod expect;
 mod finding;
 
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::path::Path;
 
 use serde::Serialize;
 
+use crate::catalog::EventId;
 use crate::event::{Format, Origin, ScanOptions, Scanned, StreamError};
 use crate::scenario::model::Expect;
 
@@ -22,6 +24,11 @@ pub use finding::{Expected, Finding};
 /// Findings kept in a verdict; past this they are only counted, so a hostile log cannot
 /// make the checker hold an unbounded list.
 pub const DEFAULT_KEEP: usize = 10_000;
+
+/// Records kept for a scenario's expectations (those whose event an expectation names);
+/// past this the rest are not checked against the scenario, and a finding says so. About
+/// 120 MB; a scenario's log has hundreds.
+pub const DEFAULT_MAX_RECORDS: usize = 1_000_000;
 
 /// How to check.
 #[derive(Clone, Debug)]
@@ -32,6 +39,8 @@ pub struct CheckOptions {
     pub format: Option<Format>,
     /// Findings kept; the rest are counted.
     pub keep: usize,
+    /// Records kept for the scenario's expectations.
+    pub max_records: usize,
 }
 
 impl Default for CheckOptions {
@@ -40,6 +49,7 @@ impl Default for CheckOptions {
             scan: ScanOptions::default(),
             format: None,
             keep: DEFAULT_KEEP,
+            max_records: DEFAULT_MAX_RECORDS,
         }
     }
 }
@@ -119,7 +129,12 @@ impl Verdict {
 struct Collector {
     verdict: Verdict,
     keep: usize,
+    /// The events the scenario's expectations name (none without a scenario).
+    relevant: BTreeSet<EventId>,
     records: Vec<expect::Located>,
+    max_records: usize,
+    /// Set once a relevant record could not be kept.
+    cut: bool,
 }
 
 impl Collector {
@@ -153,8 +168,21 @@ impl Collector {
                         problem,
                     });
                 }
-                if let Some(r) = i.record {
-                    self.records.push((i.origin, r));
+                // Only records an expectation could be about are kept for the scenario.
+                if let Some(r) = i.record.filter(|r| self.relevant.contains(&r.event)) {
+                    if self.records.len() < self.max_records {
+                        self.records.push((i.origin, r));
+                    } else if !self.cut {
+                        // Once only, first, and past the cap on findings: it must be seen.
+                        self.cut = true;
+                        self.verdict.findings.insert(
+                            0,
+                            Finding::Unchecked {
+                                at: i.origin,
+                                limit: self.max_records as u64,
+                            },
+                        );
+                    }
                 }
             }
         }
@@ -168,7 +196,7 @@ pub fn check_items(
     expect: Option<&Expect>,
     options: &CheckOptions,
 ) -> Verdict {
-    let mut c = collector(format, options);
+    let mut c = collector(format, expect, options);
     for item in items {
         c.take(item);
     }
@@ -183,7 +211,7 @@ pub fn check_file(
     options: &CheckOptions,
 ) -> Result<Verdict, StreamError> {
     // The format is filled in once known.
-    let mut c = collector(Format::Jsonl, options);
+    let mut c = collector(Format::Jsonl, expect, options);
     let format = crate::event::scan_file(path, options.format, &options.scan, |item| {
         c.take(item);
         ControlFlow::Continue(())
@@ -192,7 +220,16 @@ pub fn check_file(
     Ok(finish(c, expect, options))
 }
 
-fn collector(format: Format, options: &CheckOptions) -> Collector {
+fn collector(format: Format, expect: Option<&Expect>, options: &CheckOptions) -> Collector {
+    let relevant = expect
+        .map(|e| {
+            e.sequence
+                .iter()
+                .chain(&e.absent)
+                .map(|m| m.value.event)
+                .collect()
+        })
+        .unwrap_or_default();
     Collector {
         verdict: Verdict {
             format,
@@ -204,7 +241,10 @@ fn collector(format: Format, options: &CheckOptions) -> Collector {
             notes: Vec::new(),
         },
         keep: options.keep,
+        relevant,
         records: Vec::new(),
+        max_records: options.max_records,
+        cut: false,
     }
 }
 

@@ -11,7 +11,7 @@ use crate::event::{Format, ScanOptions, DEFAULT_MAX_BYTES, PROVIDER};
 use crate::scenario::{self, Scenario};
 
 use super::style::{bold, green, red};
-use super::{EXIT_FAILED, EXIT_OK};
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// The log's format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,8 +70,8 @@ pub struct CheckArgs {
     pub max_bytes: u64,
 }
 
-/// Finds a scenario by name in `dir` and loads it.
-pub fn load_scenario(dir: &Path, name: &str) -> anyhow::Result<Scenario> {
+/// The file of the scenario called `name` in `dir`.
+pub fn find_scenario(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
     let files = scenario::scenario_files(dir)
         .with_context(|| format!("cannot read the scenario folder {}", dir.display()))?;
     let stem = |f: &PathBuf| {
@@ -80,30 +80,37 @@ pub fn load_scenario(dir: &Path, name: &str) -> anyhow::Result<Scenario> {
             .unwrap_or_default()
             .to_string()
     };
-    let Some(file) = files.iter().find(|f| stem(f) == name) else {
-        let mut near: Vec<String> = files
-            .iter()
-            .map(stem)
-            .filter(|s| s.contains(name) || name.contains(s.as_str()))
-            .collect();
-        near.truncate(5);
-        let hint = if near.is_empty() {
-            "`ls` the folder, or point --scenarios at another".to_string()
-        } else {
-            format!("did you mean {}?", near.join(", "))
-        };
-        bail!(
-            "unknown scenario `{name}`: no {name}.yaml in {}; {hint}",
-            dir.display()
-        );
+    if let Some(file) = files.iter().find(|f| stem(f) == name) {
+        return Ok(file.clone());
+    }
+    let mut near: Vec<String> = files
+        .iter()
+        .map(stem)
+        .filter(|s| s.contains(name) || name.contains(s.as_str()))
+        .collect();
+    near.truncate(5);
+    let hint = if near.is_empty() {
+        "`ls` the folder, or point --scenarios at another".to_string()
+    } else {
+        format!("did you mean {}?", near.join(", "))
     };
-    scenario::load_file(file).map_err(|e| anyhow::anyhow!("{e}"))
+    bail!(
+        "unknown scenario `{name}`: no {name}.yaml in {}; {hint}",
+        dir.display()
+    )
 }
 
 /// Runs `check`; an `Err` is bad input (exit 2).
 pub fn check(args: CheckArgs) -> anyhow::Result<u8> {
-    let scenario = match &args.scenario {
-        Some(name) => Some(load_scenario(&args.scenarios, name)?),
+    let scenario: Option<Scenario> = match &args.scenario {
+        Some(name) => match scenario::load_file(&find_scenario(&args.scenarios, name)?) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                // Located and with its fix, as `run` prints it.
+                eprintln!("{e}");
+                return Ok(EXIT_USAGE);
+            }
+        },
         None => None,
     };
     let options = CheckOptions {

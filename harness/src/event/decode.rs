@@ -19,27 +19,36 @@ pub(crate) struct EncodingProblem {
 
 /// Decodes, replacing what does not decode and saying where the first such spot is.
 pub(crate) fn decode(bytes: &[u8]) -> Decoded {
-    match bytes {
+    decode_owned(bytes.to_vec())
+}
+
+/// [`decode`], reusing the buffer for UTF-8 (the common case costs no copy of the file).
+pub(crate) fn decode_owned(mut bytes: Vec<u8>) -> Decoded {
+    match bytes.as_slice() {
         [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
         [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
-        [0xEF, 0xBB, 0xBF, rest @ ..] => utf8(rest),
-        [a, 0, ..] if *a != 0 => utf16(bytes, true),
-        [0, b, ..] if *b != 0 => utf16(bytes, false),
+        [0xEF, 0xBB, 0xBF, ..] => {
+            bytes.drain(..3);
+            utf8(bytes)
+        }
+        [a, 0, ..] if *a != 0 => utf16(&bytes, true),
+        [0, b, ..] if *b != 0 => utf16(&bytes, false),
         _ => utf8(bytes),
     }
 }
 
-fn utf8(bytes: &[u8]) -> Decoded {
-    match std::str::from_utf8(bytes) {
+fn utf8(bytes: Vec<u8>) -> Decoded {
+    match String::from_utf8(bytes) {
         Ok(text) => Decoded {
-            text: text.to_string(),
+            text,
             problem: None,
         },
         Err(e) => {
-            let at = e.valid_up_to();
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
             let line = line_of(&bytes[..at]);
             Decoded {
-                text: String::from_utf8_lossy(bytes).into_owned(),
+                text: String::from_utf8_lossy(&bytes).into_owned(),
                 problem: Some(EncodingProblem {
                     line,
                     why: format!("invalid UTF-8 at byte {at}"),

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::decode::decode;
+use super::decode::{decode, decode_owned};
 use super::problem::Origin;
 use super::raw::{interpret, Interpreted, Item};
 use super::StreamError;
@@ -158,8 +158,7 @@ pub fn scan_bytes(
         super::evtx::read_records(bytes, providers, &mut hand_on);
         return;
     }
-    let decoded = decode(&bytes);
-    drop(bytes);
+    let decoded = decode_owned(bytes);
     if let Some(p) = decoded.problem {
         let origin = Origin {
             index: 0,
