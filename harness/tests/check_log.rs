@@ -99,12 +99,15 @@ fn bad_records_are_findings_and_reading_goes_on() {
         3,
         lines[0].replace("\"code\":\"0x00000000\"", "\"code\":\"0x12345\""),
     );
+    // A vendor's line may name the event instead of numbering it.
+    lines.push(r#"{"event":"NoSuchEvent","code":"0x0"}"#.into());
+    lines.push(r#"{"event":"StartedConnectorService","level":"Information","code":"0x0"}"#.into());
     let path = dir.path().join("mixed.jsonl");
     std::fs::write(&path, lines.join("\n")).unwrap();
     let v = check(&path, false);
     assert_eq!(
         labels(&v),
-        ["unreadable", "unknown event", "bad code"],
+        ["unreadable", "unknown event", "bad code", "unknown event"],
         "{:#?}",
         v.findings
     );
@@ -115,7 +118,11 @@ fn bad_records_are_findings_and_reading_goes_on() {
         "{at:?}"
     );
     assert!(at[2].contains("`0x12345`"), "{at:?}");
-    assert_eq!(v.events, 4, "the good records after the bad ones were read");
+    assert!(
+        at[3].starts_with("line 6: event `NoSuchEvent` is not in the catalog"),
+        "{at:?}"
+    );
+    assert_eq!(v.events, 6, "the good records after the bad ones were read");
 
     // XML: a malformed event, an unknown data item, a data item past the last position.
     let classic = event::write_xml(&stream()[..3], XmlForm::Classic, XmlLayout::Bare);

@@ -105,7 +105,9 @@ impl Finding {
         match self {
             Finding::Unreadable { .. } => "unreadable",
             Finding::Record { problem, .. } => match problem {
-                RecordProblem::UnknownEvent { .. } => "unknown event",
+                RecordProblem::UnknownEvent { .. } | RecordProblem::UnknownEventName { .. } => {
+                    "unknown event"
+                }
                 RecordProblem::PairNotAllowed { .. } => "pair not allowed",
                 RecordProblem::WrongLevel { .. } => "wrong level",
                 RecordProblem::NoCode | RecordProblem::BadCode { .. } => "bad code",

@@ -57,6 +57,12 @@ pub enum RecordProblem {
         /// As written.
         id: u64,
     },
+    /// An event name (with no id) that is not in the catalog.
+    #[error("event `{name}` is not in the catalog (see `connector-harness catalog`)")]
+    UnknownEventName {
+        /// As written.
+        name: String,
+    },
     /// An event name that is not in the catalog, or names another event than the id.
     #[error("event id {id} is {event}, but the record names {written}", id = .event.id())]
     EventNameMismatch {

@@ -197,8 +197,8 @@ fn resolve_event(
             Some(n) => {
                 let found = by_name(n);
                 if found.is_none() {
-                    problems.push(RecordProblem::BadEventId {
-                        text: n.to_string(),
+                    problems.push(RecordProblem::UnknownEventName {
+                        name: n.to_string(),
                     });
                 }
                 found
