@@ -22,6 +22,7 @@
 //! ```
 
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod connector;
 pub mod contract;

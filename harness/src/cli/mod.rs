@@ -4,6 +4,7 @@
 //! or invalid file, bad arguments).
 
 mod catalog;
+pub mod check;
 pub mod run;
 pub mod serve;
 pub mod style;
@@ -44,6 +45,9 @@ pub enum Command {
     },
     /// Run scenarios and check their event streams (what `cargo xtask run-scenarios` calls).
     Run(run::RunArgs),
+    /// Check a connector's exported event log (JSON Lines, Windows event XML, .evtx) against
+    /// the catalog and, with --scenario, against that scenario's expectations.
+    Check(check::CheckArgs),
     /// Print the JSON Schema of scenario files.
     Schema,
     /// Start one set of fakes (CA, Intune, NDES) with the reference connector as NDES's policy
@@ -74,6 +78,13 @@ pub fn run(cli: Cli) -> u8 {
             EXIT_OK
         }
         Command::Run(args) => match run::run(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                EXIT_USAGE
+            }
+        },
+        Command::Check(args) => match check::check(args) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e:#}");

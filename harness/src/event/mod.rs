@@ -1,23 +1,44 @@
 //! The event stream: records, the sink that owns them, and the formats they travel in
 //! (YAML for snapshots, JSON Lines for machines, Windows event XML and .evtx for people who
 //! compare with a real connector's log).
+//!
+//! Every reader cuts its format into items and hands each on as a format-neutral raw event;
+//! one judgement against the catalog (`raw::interpret`) serves both the strict readers the
+//! harness uses on its own streams (`from_*`: the first problem is an error) and the loose
+//! reading `check` does of a log someone else wrote ([`scan_file`]: every problem is reported
+//! with the record it belongs to, and reading goes on).
 
+mod decode;
 mod evtx;
 mod jsonl;
+mod problem;
+mod raw;
 mod record;
+mod scan;
 mod sink;
+mod strict;
 mod wire;
 mod xml;
+mod xml_read;
 mod yaml;
 
 use std::path::Path;
 
 pub use self::evtx::{count_records as count_evtx_records, from_evtx};
 pub use jsonl::{from_jsonl, to_jsonl};
+pub use problem::{Origin, RecordProblem};
+pub use raw::{Interpreted, MAX_DATA_ITEMS};
 pub use record::{Details, EventRecord};
+pub use scan::{
+    detect, read_capped, scan_bytes, scan_file, Format, ScanOptions, Scanned, DEFAULT_MAX_BYTES,
+};
 pub use sink::{check_contract, ContractViolation, Sink};
 pub use wire::WireRecord;
-pub use xml::{event_to_xml, from_xml, to_xml, CHANNEL, COMPUTER, EVENT_NS, PROVIDER};
+pub use xml::{
+    event_to_xml, event_to_xml_in, to_xml, write_xml, XmlForm, XmlLayout, CHANNEL, COMPUTER,
+    EVENT_NS, PROVIDER, PROVIDER_GUID,
+};
+pub use xml_read::from_xml;
 pub use yaml::{from_yaml, to_yaml};
 
 /// Errors reading a stream.
@@ -43,6 +64,26 @@ pub enum StreamError {
         /// What is wrong with it.
         why: String,
     },
+    /// One item of a log that cannot be read as an event.
+    #[error("{format} {at}: {why}")]
+    Item {
+        /// Format name.
+        format: &'static str,
+        /// Where (line, record or chunk).
+        at: String,
+        /// What went wrong.
+        why: String,
+    },
+    /// A file larger than the reader accepts.
+    #[error("{path}: {size} bytes is more than the {limit} bytes read at most (raise the limit with --max-bytes)")]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// Structurally wrong XML.
     #[error("event XML: {0}")]
     Xml(String),
@@ -66,7 +107,7 @@ pub enum StreamError {
         source: std::io::Error,
     },
     /// A file whose format cannot be told from its name.
-    #[error("{0}: cannot tell the event log format; use a .jsonl, .json, .xml, .yaml/.yml or .evtx file")]
+    #[error("{0}: cannot tell the event log format; name it with --format, or use a .jsonl, .json, .xml, .yaml/.yml or .evtx file")]
     UnknownFormat(String),
 }
 

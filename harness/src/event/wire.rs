@@ -1,13 +1,16 @@
-//! The serialised shape of one record in YAML and JSON Lines, and its strict conversion back.
+//! The serialised shape of one record in YAML and JSON Lines, its strict conversion back, and
+//! the looser shape `check` reads from logs others wrote.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Detail, DiagnosticCode, EventId};
-use crate::sim::{format_time, parse_time};
+use crate::catalog::Detail;
+use crate::sim::format_time;
 
-use super::record::{Details, EventRecord};
+use super::problem::Origin;
+use super::raw::{interpret, Payload, RawEvent, RawLevel, Spelling};
+use super::record::EventRecord;
 use super::StreamError;
 
 /// One record as written to YAML snapshots and JSON Lines.
@@ -58,41 +61,99 @@ impl TryFrom<WireRecord> for EventRecord {
     /// level and code name must agree with the catalog. The message text is not checked,
     /// because a vendor's connector words it its own way.
     fn try_from(w: WireRecord) -> Result<EventRecord, StreamError> {
-        let bad = |why: String| StreamError::Record { seq: w.seq, why };
-        let event = EventId::from_id(w.event_id)
-            .ok_or_else(|| bad(format!("unknown event id {}", w.event_id)))?;
-        let by_name: EventId = w.event.parse().map_err(|e| bad(format!("{e}")))?;
-        if by_name != event {
-            return Err(bad(format!(
-                "event id {} is {}, but the record names {}",
-                w.event_id,
-                event.name(),
-                w.event
-            )));
+        let origin = Origin {
+            index: w.seq,
+            record_id: Some(w.seq),
+            ..Origin::default()
+        };
+        super::strict::record(interpret(LooseWire::from(w).into_raw(origin)))
+    }
+}
+
+/// A number or a string (`20102` or `"20102"`).
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(untagged)]
+pub(crate) enum Scalar {
+    Number(u64),
+    Text(String),
+}
+
+impl Scalar {
+    fn text(self) -> String {
+        match self {
+            Scalar::Number(n) => n.to_string(),
+            Scalar::Text(t) => t,
         }
-        if w.level != event.level().name() {
-            return Err(bad(format!(
-                "{} is level {}, but the record says {}",
-                event.name(),
-                event.level().name(),
-                w.level
-            )));
+    }
+}
+
+/// The wire record as `check` reads it from a log someone else wrote: every field but the
+/// event and the code may be missing (a missing one is not cross-checked), numbers may be
+/// strings, and detail keys are judged one by one instead of failing the whole line.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LooseWire {
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    time: Option<String>,
+    #[serde(default)]
+    event_id: Option<Scalar>,
+    #[serde(default)]
+    event: Option<String>,
+    #[serde(default)]
+    level: Option<String>,
+    #[serde(default)]
+    code: Option<Scalar>,
+    #[serde(default)]
+    code_name: Option<String>,
+    /// Accepted, never checked: a vendor words its messages its own way.
+    #[serde(default)]
+    #[allow(dead_code)]
+    message: Option<String>,
+    #[serde(default)]
+    details: BTreeMap<String, Scalar>,
+}
+
+impl From<WireRecord> for LooseWire {
+    fn from(w: WireRecord) -> LooseWire {
+        LooseWire {
+            seq: Some(w.seq),
+            time: Some(w.time),
+            event_id: Some(Scalar::Number(u64::from(w.event_id))),
+            event: Some(w.event),
+            level: Some(w.level),
+            code: Some(Scalar::Text(w.code)),
+            code_name: Some(w.code_name),
+            message: Some(w.message),
+            details: w
+                .details
+                .into_iter()
+                .map(|(k, v)| (k.key().to_string(), Scalar::Text(v)))
+                .collect(),
         }
-        let code: DiagnosticCode = w.code.parse().map_err(|e| bad(format!("{e}")))?;
-        if !w.code_name.eq_ignore_ascii_case(code.name()) {
-            return Err(bad(format!(
-                "code {code} is {}, but the record names {}",
-                code.name(),
-                w.code_name
-            )));
+    }
+}
+
+impl LooseWire {
+    /// The raw event; `origin` gains the record's `seq`.
+    pub(crate) fn into_raw(self, mut origin: Origin) -> RawEvent {
+        if self.seq.is_some() {
+            origin.record_id = self.seq;
         }
-        let time = parse_time(&w.time).map_err(|e| bad(format!("time `{}`: {e}", w.time)))?;
-        Ok(EventRecord {
-            sequence: w.seq,
-            time,
-            event,
-            code,
-            details: w.details.into_iter().collect::<Details>(),
-        })
+        let mut raw = RawEvent::new(origin);
+        raw.event_id = self.event_id.map(Scalar::text);
+        raw.event_name = self.event;
+        raw.level = self.level.map_or(RawLevel::Missing, RawLevel::Name);
+        raw.time = self.time;
+        raw.code = self.code.map(Scalar::text);
+        raw.code_name = self.code_name;
+        let items = self
+            .details
+            .into_iter()
+            .map(|(k, v)| (k, v.text()))
+            .collect();
+        raw.payload = Payload::Named(items, Spelling::Key);
+        raw
     }
 }

@@ -1,21 +1,24 @@
-//! Windows event XML: the `Event/System/EventData` schema that `wevtutil qe /f:xml` and
-//! `Get-WinEvent … ToXml()` print, for people who compare with a real connector's log.
+//! Writing Windows event XML: the `Event/System/EventData` schema that `wevtutil qe /f:xml` and
+//! PowerShell's `EventLogRecord.ToXml()` print, for people who compare with a real connector's
+//! log, and for testing `check` on every shape a real log comes in.
 //!
-//! The writer produces a well-formed document wrapped in `<Events>` (as `wevtutil qe /e:Events`
-//! does). The reader accepts that, a single `<Event>`, or wevtutil's bare concatenation of
-//! `<Event>` elements, in UTF-8 or UTF-16 (PowerShell's redirection default); events from other
-//! providers are skipped.
+//! Two forms ([`XmlForm`]): a manifest-based provider's (named `<Data Name='…'>` items) and a
+//! classic event log's, as the legacy connector's "Microsoft Intune Connector" log renders
+//! (no provider Guid, `Qualifiers='0'`, whole-second times, unnamed `<Data>` in the order
+//! `docs/event-log.md` documents). Two layouts ([`XmlLayout`]): wevtutil's bare sequence of
+//! events, one per line, and the same wrapped in `<Events>` (`/e:Events`). Both are read back
+//! by [`super::from_xml`].
 
 use std::fmt::Write as _;
 
-use crate::catalog::{Detail, DiagnosticCode, EventId, Level};
-use crate::sim::parse_time;
+use super::record::EventRecord;
 
-use super::record::{Details, EventRecord};
-use super::StreamError;
-
-/// The event provider name the connector registers.
+/// The event provider name the connector registers (the source name of the legacy connector's
+/// classic log; the real one is not published, so `check --provider` can name another).
 pub const PROVIDER: &str = "Microsoft Intune Connector";
+/// The harness's own provider Guid for the manifest form. Made up here: the real connector's
+/// manifest is not published.
+pub const PROVIDER_GUID: &str = "{7A3C5E1F-2B4D-4C6E-9F80-1A2B3C4D5E6F}";
 /// The channel (log) the connector writes to.
 pub const CHANNEL: &str = "Microsoft Intune Connector";
 /// The computer name written into `System/Computer`.
@@ -23,10 +26,35 @@ pub const COMPUTER: &str = "ndes01.harness.test";
 /// The event schema namespace.
 pub const EVENT_NS: &str = "http://schemas.microsoft.com/win/2004/08/events/event";
 
-const DATA_CODE: &str = "DiagnosticCode";
-const DATA_CODE_NAME: &str = "DiagnosticName";
-const DATA_MESSAGE: &str = "DiagnosticMessage";
+pub(crate) const DATA_CODE: &str = "DiagnosticCode";
+pub(crate) const DATA_CODE_NAME: &str = "DiagnosticName";
+pub(crate) const DATA_MESSAGE: &str = "DiagnosticMessage";
 
+/// Which kind of event log the XML imitates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XmlForm {
+    /// A manifest-based provider: a provider Guid, a plain `<EventID>`, seven fractional digits
+    /// of time, and named items: `DiagnosticCode`, `DiagnosticName`, `DiagnosticMessage`, then
+    /// each detail by its XML name (`DeviceId`).
+    Manifest,
+    /// A classic event log: no Guid, `<EventID Qualifiers='0'>`, a whole-second time, and
+    /// unnamed items: the code, then every detail the event can carry in catalog order, empty
+    /// where absent.
+    Classic,
+}
+
+/// How the events are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XmlLayout {
+    /// One `<Event>` per line, nothing else (`wevtutil qe /f:xml`, `ToXml()` per event).
+    Bare,
+    /// The same inside `<Events>…</Events>` (`wevtutil qe /f:xml /e:Events`).
+    Wrapped,
+}
+
+/// Escapes text for content and single-quoted attributes. A carriage return is written as a
+/// character reference so that it survives; other control characters cannot appear in XML 1.0
+/// and become U+FFFD.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -36,205 +64,130 @@ fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' | '\n' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
+                out.push(char::REPLACEMENT_CHARACTER)
+            }
             c => out.push(c),
         }
     }
     out
 }
 
-/// Windows prints `TimeCreated/@SystemTime` with seven fractional digits.
-fn system_time(r: &EventRecord) -> String {
-    let t = r.time;
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+/// `TimeCreated/@SystemTime`: seven fractional digits (manifest), or a whole second written
+/// with nine zero digits (classic, as newer Windows prints it).
+fn system_time(r: &EventRecord, form: XmlForm) -> String {
+    let t = r.time.to_offset(time::UtcOffset::UTC);
+    let date = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         t.year(),
         u8::from(t.month()),
         t.day(),
         t.hour(),
         t.minute(),
-        t.second(),
-        t.nanosecond() / 100
-    )
+        t.second()
+    );
+    match form {
+        XmlForm::Manifest => format!("{date}.{:07}Z", t.nanosecond() / 100),
+        XmlForm::Classic => format!("{date}.000000000Z"),
+    }
 }
 
-/// Writes one `<Event>` element (no trailing newline).
-pub fn event_to_xml(r: &EventRecord) -> String {
+/// Writes one `<Event>` element in the given form (no trailing newline).
+pub fn event_to_xml_in(r: &EventRecord, form: XmlForm) -> String {
     let mut x = String::new();
-    let _ = write!(x, "<Event xmlns=\"{EVENT_NS}\">");
-    x.push_str("<System>");
-    let _ = write!(x, "<Provider Name=\"{}\" />", escape(PROVIDER));
-    let _ = write!(x, "<EventID Qualifiers=\"0\">{}</EventID>", r.event.id());
-    x.push_str("<Version>0</Version>");
-    let _ = write!(x, "<Level>{}</Level>", r.level().windows_value());
-    x.push_str("<Task>0</Task><Opcode>0</Opcode><Keywords>0x80000000000000</Keywords>");
-    let _ = write!(x, "<TimeCreated SystemTime=\"{}\" />", system_time(r));
-    let _ = write!(x, "<EventRecordID>{}</EventRecordID>", r.sequence);
-    let _ = write!(x, "<Channel>{}</Channel>", escape(CHANNEL));
-    let _ = write!(x, "<Computer>{}</Computer>", escape(COMPUTER));
-    x.push_str("<Security /></System><EventData>");
-    let mut data = |name: &str, value: &str| {
-        let _ = write!(x, "<Data Name=\"{name}\">{}</Data>", escape(value));
+    let _ = write!(x, "<Event xmlns='{EVENT_NS}'><System>");
+    match form {
+        XmlForm::Manifest => {
+            let _ = write!(
+                x,
+                "<Provider Name='{}' Guid='{PROVIDER_GUID}'/><EventID>{}</EventID>",
+                escape(PROVIDER),
+                r.event.id()
+            );
+        }
+        XmlForm::Classic => {
+            let _ = write!(
+                x,
+                "<Provider Name='{}'/><EventID Qualifiers='0'>{}</EventID>",
+                escape(PROVIDER),
+                r.event.id()
+            );
+        }
+    }
+    let keywords = match form {
+        XmlForm::Manifest => "0x8000000000000000",
+        XmlForm::Classic => "0x80000000000000",
     };
-    data(DATA_CODE, &r.code.hex());
-    data(DATA_CODE_NAME, r.code.name());
-    data(DATA_MESSAGE, r.code.message());
-    for (k, v) in r.details.iter() {
-        data(k.xml_name(), v);
+    let _ = write!(
+        x,
+        "<Version>0</Version><Level>{}</Level><Task>0</Task><Opcode>0</Opcode><Keywords>{keywords}</Keywords>",
+        r.level().windows_value()
+    );
+    let _ = write!(
+        x,
+        "<TimeCreated SystemTime='{}'/><EventRecordID>{}</EventRecordID>",
+        system_time(r, form),
+        r.sequence
+    );
+    x.push_str("<Correlation/><Execution ProcessID='0' ThreadID='0'/>");
+    let _ = write!(
+        x,
+        "<Channel>{}</Channel><Computer>{}</Computer><Security/></System><EventData>",
+        escape(CHANNEL),
+        escape(COMPUTER)
+    );
+    match form {
+        XmlForm::Manifest => {
+            let mut data = |name: &str, value: &str| {
+                let _ = write!(x, "<Data Name='{name}'>{}</Data>", escape(value));
+            };
+            data(DATA_CODE, &r.code.hex());
+            data(DATA_CODE_NAME, r.code.name());
+            data(DATA_MESSAGE, r.code.message());
+            for (k, v) in r.details.iter() {
+                data(k.xml_name(), v);
+            }
+        }
+        XmlForm::Classic => {
+            let _ = write!(x, "<Data>{}</Data>", r.code.hex());
+            for detail in r.event.spec().details {
+                match r.details.get(*detail) {
+                    Some(v) if !v.is_empty() => {
+                        let _ = write!(x, "<Data>{}</Data>", escape(v));
+                    }
+                    _ => x.push_str("<Data/>"),
+                }
+            }
+        }
     }
     x.push_str("</EventData></Event>");
     x
 }
 
-/// Writes a whole stream as an `<Events>` document, one event per line.
-pub fn to_xml(records: &[EventRecord]) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Events>\n");
+/// Writes one manifest-form `<Event>` element (no trailing newline).
+pub fn event_to_xml(r: &EventRecord) -> String {
+    event_to_xml_in(r, XmlForm::Manifest)
+}
+
+/// Writes a stream in a form and layout, one event per line.
+pub fn write_xml(records: &[EventRecord], form: XmlForm, layout: XmlLayout) -> String {
+    let mut out = String::new();
+    if layout == XmlLayout::Wrapped {
+        out.push_str("<Events>\n");
+    }
     for r in records {
-        out.push_str(&event_to_xml(r));
+        out.push_str(&event_to_xml_in(r, form));
         out.push('\n');
     }
-    out.push_str("</Events>\n");
+    if layout == XmlLayout::Wrapped {
+        out.push_str("</Events>\n");
+    }
     out
 }
 
-/// Decodes UTF-8 (with or without BOM) or UTF-16 (with BOM).
-fn decode(bytes: &[u8]) -> Result<String, StreamError> {
-    let utf16 = |le: bool| {
-        let units: Vec<u16> = bytes[2..]
-            .chunks_exact(2)
-            .map(|c| {
-                if le {
-                    u16::from_le_bytes([c[0], c[1]])
-                } else {
-                    u16::from_be_bytes([c[0], c[1]])
-                }
-            })
-            .collect();
-        String::from_utf16(&units).map_err(|_| StreamError::Encoding("invalid UTF-16".into()))
-    };
-    match bytes {
-        [0xFF, 0xFE, ..] => utf16(true),
-        [0xFE, 0xFF, ..] => utf16(false),
-        [0xEF, 0xBB, 0xBF, rest @ ..] => {
-            String::from_utf8(rest.to_vec()).map_err(|e| StreamError::Encoding(e.to_string()))
-        }
-        _ => String::from_utf8(bytes.to_vec()).map_err(|e| StreamError::Encoding(e.to_string())),
-    }
-}
-
-/// Reads events from Windows event XML bytes; see the module docs for the accepted shapes.
-pub fn from_xml(bytes: &[u8]) -> Result<Vec<EventRecord>, StreamError> {
-    let text = decode(bytes)?;
-    let body = strip_declaration(&text);
-    // Wrap so that a bare concatenation of <Event> elements is one document too.
-    let wrapped = format!("<HarnessWrapper>{body}</HarnessWrapper>");
-    let doc = roxmltree::Document::parse(&wrapped).map_err(|e| {
-        let pos = e.pos();
-        StreamError::Syntax {
-            format: "XML",
-            line: pos.row as usize,
-            column: pos.col as usize,
-            why: e.to_string(),
-        }
-    })?;
-    let mut out = Vec::new();
-    for node in doc
-        .descendants()
-        .filter(|n| n.is_element() && n.tag_name().name() == "Event")
-    {
-        if let Some(r) = parse_event(node)? {
-            out.push(r);
-        }
-    }
-    Ok(out)
-}
-
-fn strip_declaration(text: &str) -> &str {
-    let t = text.trim_start();
-    if t.starts_with("<?xml") {
-        if let Some(end) = t.find("?>") {
-            return &t[end + 2..];
-        }
-    }
-    t
-}
-
-fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
-    node.children()
-        .find(|c| c.is_element() && c.tag_name().name() == name)
-}
-
-/// Parses one `<Event>`; `None` when it belongs to another provider.
-pub(crate) fn parse_event(
-    node: roxmltree::Node<'_, '_>,
-) -> Result<Option<EventRecord>, StreamError> {
-    let system = child(node, "System")
-        .ok_or_else(|| StreamError::Xml("an <Event> has no <System>".into()))?;
-    let provider = child(system, "Provider")
-        .and_then(|p| p.attribute("Name"))
-        .unwrap_or_default();
-    if provider != PROVIDER {
-        return Ok(None);
-    }
-    let text = |name: &str| child(system, name).and_then(|n| n.text()).map(str::trim);
-    let seq: u64 = text("EventRecordID")
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| StreamError::Xml("an <Event> has no numeric <EventRecordID>".into()))?;
-    let bad = |why: String| StreamError::Record { seq, why };
-    let id: u16 = text("EventID")
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| bad("no numeric <EventID>".into()))?;
-    let event =
-        EventId::from_id(id).ok_or_else(|| bad(format!("<EventID> {id} is not in the catalog")))?;
-    let level = text("Level")
-        .and_then(|t| t.parse::<u8>().ok())
-        .and_then(Level::from_windows_value)
-        .ok_or_else(|| bad("no <Level> 2, 3 or 4".into()))?;
-    if level != event.level() {
-        return Err(bad(format!(
-            "{} is level {}, but <Level> says {}",
-            event.name(),
-            event.level().name(),
-            level.name()
-        )));
-    }
-    let when = child(system, "TimeCreated")
-        .and_then(|n| n.attribute("SystemTime"))
-        .ok_or_else(|| bad("no <TimeCreated SystemTime=…>".into()))?;
-    let time = parse_time(when).map_err(|e| bad(format!("TimeCreated `{when}`: {e}")))?;
-    let mut code = None;
-    let mut details = Details::new();
-    if let Some(data) = child(node, "EventData") {
-        for d in data
-            .children()
-            .filter(|c| c.is_element() && c.tag_name().name() == "Data")
-        {
-            let name = d
-                .attribute("Name")
-                .ok_or_else(|| bad("a <Data> item has no Name".into()))?;
-            let value = d.text().unwrap_or_default();
-            match name {
-                DATA_CODE => {
-                    code = Some(
-                        value
-                            .parse::<DiagnosticCode>()
-                            .map_err(|e| bad(e.to_string()))?,
-                    )
-                }
-                DATA_CODE_NAME | DATA_MESSAGE => {}
-                other => {
-                    let key = Detail::from_xml_name(other)
-                        .ok_or_else(|| bad(format!("unknown <Data Name=\"{other}\">")))?;
-                    details.insert(key, value);
-                }
-            }
-        }
-    }
-    let code = code.ok_or_else(|| bad(format!("no <Data Name=\"{DATA_CODE}\">")))?;
-    Ok(Some(EventRecord {
-        sequence: seq,
-        time,
-        event,
-        code,
-        details,
-    }))
+/// Writes a whole stream as a manifest-form `<Events>` document, one event per line.
+pub fn to_xml(records: &[EventRecord]) -> String {
+    write_xml(records, XmlForm::Manifest, XmlLayout::Wrapped)
 }
