@@ -577,3 +577,38 @@ fn exact_selects_one_name() {
     assert_eq!(ran.code, 0, "{shown}");
     assert!(ran.out.contains("1 passed, 0 failed"), "{shown}");
 }
+
+/// Two causes share 20602 with 0x00000000: without the scenario of one of them the pairs are
+/// all reached, but the gate, which counts causes too, fails.
+#[test]
+fn the_gate_counts_causes_not_only_pairs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("scenarios");
+    let sn = tmp.path().join("snapshots");
+    std::fs::create_dir_all(&sc).unwrap();
+    std::fs::create_dir_all(&sn).unwrap();
+    for e in std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .flatten()
+    {
+        let p = e.path();
+        let stem = p.file_stem().unwrap().to_string_lossy().to_string();
+        if p.extension().is_some_and(|x| x == "yaml") && stem != "scep-notify-ca-denied" {
+            std::fs::copy(&p, sc.join(p.file_name().unwrap())).unwrap();
+            let snap = root().join(format!("snapshots/{stem}.snap"));
+            std::fs::copy(&snap, sn.join(format!("{stem}.snap"))).unwrap();
+        }
+    }
+    let ran = run_tree(&sc, &sn, &[], &[], LIMIT);
+    let shown = ran.show();
+    assert_eq!(ran.code, 1, "{shown}");
+    assert!(
+        ran.out.contains("coverage 48/48 pairs, 48/49 causes"),
+        "{shown}"
+    );
+    assert!(ran.reasons("coverage_gap").is_empty(), "{shown}");
+    let gaps = ran.reasons("cause_gap");
+    assert_eq!(gaps.len(), 1, "{shown}");
+    assert_eq!(gaps[0]["subject"], "NotifyCaDenied", "{shown}");
+    assert!(ran.junit_fails("coverage-gate"), "{shown}");
+}

@@ -5,6 +5,7 @@
 
 mod catalog;
 pub mod check;
+pub mod connector;
 pub mod run;
 pub mod serve;
 pub mod style;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Check a connector's exported event log (JSON Lines, Windows event XML, .evtx) against
     /// the catalog and, with --scenario, against that scenario's expectations.
     Check(check::CheckArgs),
+    /// Run the reference connector as a process speaking the connector-under-test protocol on
+    /// stdin and stdout (what `run --connector-cmd` drives); `--bug` makes it the faulty example.
+    Connector(connector::ConnectorArgs),
     /// Print the JSON Schema of scenario files.
     Schema,
     /// Start one set of fakes (CA, Intune, NDES) with the reference connector as NDES's policy
@@ -82,6 +86,13 @@ pub fn run(cli: Cli) -> u8 {
             Err(e) => {
                 eprintln!("error: {e:#}");
                 EXIT_USAGE
+            }
+        },
+        Command::Connector(args) => match connector::connector(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                EXIT_FAILED
             }
         },
         Command::Check(args) => match check::check(args) {

@@ -58,6 +58,11 @@ pub struct RunArgs {
     /// Do not fail on catalog pairs no scenario reached, even when every scenario runs.
     #[arg(long)]
     pub no_coverage_gate: bool,
+    /// Drive this connector instead of the reference model: a command run with `sh -c`,
+    /// speaking the connector-under-test protocol on stdin and stdout
+    /// (docs/vendor-contract.md). `connector-harness connector` is the reference one.
+    #[arg(long, value_name = "COMMAND")]
+    pub connector_cmd: Option<String>,
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -191,6 +196,10 @@ fn summarise(args: &RunArgs) -> Summary {
         seed: args.seed,
         check_determinism: args.check_determinism,
         rerun: rerun_of(&args.scenarios, &args.snapshots),
+        connector: match &args.connector_cmd {
+            Some(cmd) => crate::run::under_test::Choice::Command(cmd.clone()),
+            None => crate::run::under_test::Choice::Reference,
+        },
     };
     let jobs = args
         .jobs
@@ -266,8 +275,12 @@ fn print_summary(summary: &Summary) {
         .iter()
         .filter(|o| o.snapshot_written)
         .count();
+    let causes = coverage
+        .causes_reached()
+        .map(|(n, of)| format!(", {n}/{of} causes"))
+        .unwrap_or_default();
     let line = format!(
-        "{} passed, {} failed; coverage {}/{} pairs{}; {} invalid pairs{}",
+        "{} passed, {} failed; coverage {}/{} pairs{causes}{}; {} invalid pairs{}",
         summary.passed_count(),
         summary.failed_count(),
         coverage.reached(),
@@ -400,6 +413,7 @@ async fn run_many(chosen: Vec<Loaded>, options: RunOptions, jobs: usize) -> Vec<
                 duration: std::time::Duration::ZERO,
                 events: Vec::new(),
                 snapshot_written: false,
+                causes: Vec::new(),
                 rerun: options.rerun.clone(),
             },
         });

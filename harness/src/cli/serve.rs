@@ -98,8 +98,10 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
         batch_size: 100,
         ra_certificate: false,
         scep_template: "IntuneDevice".into(),
+        bugs: Default::default(),
     };
-    let connector = Connector::new(config, sink.clone(), clock.clone());
+    let (time, log) = crate::connector::env::in_process(&clock, &sink);
+    let connector = Connector::new(config, log, time);
     connector.start().await;
     let ndes_config = NdesConfig {
         bind: args.bind,

@@ -24,6 +24,16 @@ macro_rules! causes {
             /// Every cause.
             pub const ALL: &'static [Cause] = &[$(Cause::$variant),*];
 
+            /// The cause's name (its variant, as the process protocol's `cause` field carries it).
+            pub fn name(self) -> &'static str {
+                match self { $(Cause::$variant => stringify!($variant),)* }
+            }
+
+            /// The cause with this name.
+            pub fn from_name(name: &str) -> Option<Cause> {
+                Cause::ALL.iter().copied().find(|c| c.name() == name)
+            }
+
             /// The catalog pair this cause writes.
             pub fn pair(self) -> Pair {
                 match self { $(Cause::$variant => Pair { event: EventId::$event, code: DiagnosticCode::$code },)* }

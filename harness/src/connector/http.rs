@@ -15,7 +15,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::contract::intune::{transport, Discovery, Service};
-use crate::sim::Clock;
+use std::sync::Arc;
+
+use super::env::Time;
 use crate::transport::TransportError;
 
 /// Retry and timeout policy.
@@ -174,7 +176,7 @@ async fn send(req: reqwest::RequestBuilder, timeout: Duration) -> Result<Answer,
 
 /// Runs `once` until it succeeds, fails cleanly, or the retries are spent; backs off in
 /// scenario time only (deterministic and instant).
-async fn retrying<T, F, Fut>(policy: RetryPolicy, clock: &Clock, mut once: F) -> Called<T>
+async fn retrying<T, F, Fut>(policy: RetryPolicy, clock: &dyn Time, mut once: F) -> Called<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, Failure>>,
@@ -186,7 +188,7 @@ where
         let result = once().await;
         match &result {
             Err(f) if f.is_unexpected() && attempts <= policy.retries => {
-                clock.advance(wait);
+                clock.sleep(wait).await;
                 wait = wait.saturating_mul(2);
             }
             _ => return Called { result, attempts },
@@ -195,17 +197,17 @@ where
 }
 
 /// The CA: base URL, HTTP client and the retry policy.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Peer {
     base: String,
     client: reqwest::Client,
     policy: RetryPolicy,
-    clock: Clock,
+    clock: Arc<dyn Time>,
 }
 
 impl Peer {
     /// A peer at `base` (no trailing slash needed).
-    pub fn new(base: &str, policy: RetryPolicy, clock: Clock) -> Peer {
+    pub fn new(base: &str, policy: RetryPolicy, clock: Arc<dyn Time>) -> Peer {
         Peer {
             base: base.trim_end_matches('/').to_string(),
             client: client(policy),
@@ -221,7 +223,7 @@ impl Peer {
         body: &B,
         headers: &[(&str, String)],
     ) -> Called<T> {
-        retrying(self.policy, &self.clock, || async {
+        retrying(self.policy, self.clock.as_ref(), || async {
             let mut req = self.client.post(format!("{}{path}", self.base)).json(body);
             for (k, v) in headers {
                 req = req.header(*k, v);
@@ -238,7 +240,7 @@ pub struct IntuneClient {
     token: String,
     client: reqwest::Client,
     policy: RetryPolicy,
-    clock: Clock,
+    clock: Arc<dyn Time>,
     /// Service name (lower case) → base URI, as discovery answered.
     services: Mutex<HashMap<String, String>>,
     calls: AtomicU64,
@@ -250,7 +252,7 @@ impl IntuneClient {
         discovery_url: &str,
         token: &str,
         policy: RetryPolicy,
-        clock: Clock,
+        clock: Arc<dyn Time>,
     ) -> IntuneClient {
         IntuneClient {
             discovery_url: discovery_url.to_string(),
@@ -320,7 +322,7 @@ impl IntuneClient {
         extra: &[(&str, String)],
         read: impl Fn(&Answer) -> Result<T, Failure>,
     ) -> Called<T> {
-        retrying(self.policy, &self.clock, || async {
+        retrying(self.policy, self.clock.as_ref(), || async {
             let base = self.endpoint(service).await?;
             let mut req = self
                 .client

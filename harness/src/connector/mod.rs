@@ -11,9 +11,11 @@
 
 pub mod cause;
 mod crp;
+pub mod env;
 mod http;
 mod lifecycle;
 mod pkcs;
+pub mod process;
 mod registration;
 mod revoke;
 mod store;
@@ -30,8 +32,8 @@ pub use store::StoredCertificate;
 
 use crate::contract::intune::pkcs::CaRequestResult;
 use crate::contract::intune::revocation::RevocationResult;
-use crate::event::{Details, Sink};
-use crate::sim::Clock;
+use crate::event::Details;
+use env::{EventLog, Time};
 use http::{IntuneClient, Peer};
 
 /// The bearer token the reference connector presents (the fake accepts any; a real connector
@@ -60,6 +62,22 @@ pub struct ConnectorConfig {
     pub ra_certificate: bool,
     /// Template the policy module issues SCEP requests with.
     pub scep_template: String,
+    /// Deliberate mistakes (only the faulty example connector sets them).
+    pub bugs: Bugs,
+}
+
+/// Deliberate mistakes, for the faulty example connector
+/// (`connector-harness connector --bug …`): proof that the harness catches a real connector's
+/// bugs. The harness never sets them for the reference connector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bugs {
+    /// Upload every recorded PKCS result a second time.
+    pub upload_twice: bool,
+    /// Lose the first PKCS result: never upload it, and ignore the request from then on.
+    pub lose_one: bool,
+    /// Report an unreachable CA as an unknown error (20102 with 0x0FFFFFFF instead of
+    /// 0x00000400).
+    pub wrong_code: bool,
 }
 
 /// The connector's mutable state.
@@ -71,23 +89,25 @@ pub(crate) struct State {
     pkcs_outbox: Vec<CaRequestResult>,
     revoke_outbox: Vec<RevocationResult>,
     scep_subjects: HashMap<String, (String, String)>,
+    /// Requests the `lose_one` bug dropped.
+    lost: Vec<String>,
 }
 
-/// The reference connector. Cloning shares the same instance (state, sink and clock).
+/// The reference connector. Cloning shares the same instance (state, log and time).
 #[derive(Clone)]
 pub struct Connector {
     config: Arc<ConnectorConfig>,
     intune: Arc<IntuneClient>,
     ca: Peer,
     store: store::Store,
-    sink: Sink,
-    clock: Clock,
+    log: Arc<dyn EventLog>,
+    clock: Arc<dyn Time>,
     state: Arc<tokio::sync::Mutex<State>>,
 }
 
 impl Connector {
-    /// A stopped connector configured by `config`, writing to `sink`.
-    pub fn new(config: ConnectorConfig, sink: Sink, clock: Clock) -> Connector {
+    /// A stopped connector configured by `config`, writing to `log` and reading `clock`.
+    pub fn new(config: ConnectorConfig, log: Arc<dyn EventLog>, clock: Arc<dyn Time>) -> Connector {
         Connector {
             intune: Arc::new(IntuneClient::new(
                 &config.discovery_url,
@@ -98,7 +118,7 @@ impl Connector {
             ca: Peer::new(&config.ca_url, config.retry, clock.clone()),
             store: store::Store::new(&config.store_dir),
             config: Arc::new(config),
-            sink,
+            log,
             clock,
             state: Arc::default(),
         }
@@ -163,9 +183,10 @@ impl Connector {
 
     /// The only place the connector writes an event.
     pub(crate) fn emit(&self, cause: Cause, details: Details) {
-        let pair = cause.pair();
-        // Every cause maps to an allowed pair (tested in `cause`), so the sink cannot refuse;
-        // were it to, the sink keeps the violation and the run's check reports it.
-        let _ = self.sink.emit(pair.event, pair.code, details);
+        let cause = match cause {
+            Cause::PkcsCaUnavailable if self.config.bugs.wrong_code => Cause::PkcsCaError,
+            other => other,
+        };
+        self.log.write(cause, details);
     }
 }

@@ -49,14 +49,16 @@ impl Connector {
         for req in requests {
             // A request whose result is still waiting in the outbox was handed out again
             // because Intune has no answer yet: do not issue twice.
-            if self
-                .state()
-                .await
-                .pkcs_outbox
-                .iter()
-                .any(|r| r.request_id == req.request_id)
             {
-                continue;
+                let state = self.state().await;
+                if state
+                    .pkcs_outbox
+                    .iter()
+                    .any(|r| r.request_id == req.request_id)
+                    || state.lost.contains(&req.request_id)
+                {
+                    continue;
+                }
             }
             let result = self.issue(&req).await;
             self.upload_pkcs(result).await;
@@ -64,6 +66,13 @@ impl Connector {
     }
 
     async fn upload_pkcs(&self, result: CaRequestResult) {
+        if self.config.bugs.lose_one {
+            let mut state = self.state().await;
+            if state.lost.is_empty() {
+                state.lost.push(result.request_id.clone());
+                return;
+            }
+        }
         let body = UploadCaRequestResults {
             results: vec![result.clone()],
         };
@@ -76,8 +85,21 @@ impl Connector {
             device_id: Some(&result.device_id),
             user_id: Some(&result.user_id),
         };
-        if self.report_upload(RequestKind::Pkcs, called, who) == AfterUpload::Keep {
-            self.state().await.pkcs_outbox.push(result);
+        match self.report_upload(RequestKind::Pkcs, called, who) {
+            AfterUpload::Keep => self.state().await.pkcs_outbox.push(result),
+            AfterUpload::Recorded if self.config.bugs.upload_twice => {
+                let again = self
+                    .intune
+                    .call(Service::Pkcs, UPLOAD, &body, &[], recorded)
+                    .await;
+                let who = Subject {
+                    request_id: &result.request_id,
+                    device_id: Some(&result.device_id),
+                    user_id: Some(&result.user_id),
+                };
+                self.report_upload(RequestKind::Pkcs, again, who);
+            }
+            _ => {}
         }
     }
 

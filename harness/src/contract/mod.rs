@@ -6,7 +6,8 @@
 //! - [`intune`]: the Intune service's HTTP API, in the shapes of Microsoft's reference client;
 //! - [`policy`]: the NDES policy-module interface (verify a request, hear how it ended);
 //! - [`fault`]: the names of the faults a scenario or `serve`'s admin API can inject;
-//! - [`store`]: the layout of the connector's registration store directory.
+//! - [`store`]: the layout of the connector's registration store directory;
+//! - [`process`]: the protocol a connector running as its own process speaks with the harness.
 //!
 //! `docs/wire-contracts.md` describes the same for people.
 
@@ -14,4 +15,5 @@ pub mod ca;
 pub mod fault;
 pub mod intune;
 pub mod policy;
+pub mod process;
 pub mod store;

@@ -58,6 +58,8 @@ pub fn check_contract(
 struct State {
     records: Vec<EventRecord>,
     violations: Vec<ContractViolation>,
+    /// Why each event was written, when the writer said (kept beside the stream, not in it).
+    causes: Vec<String>,
 }
 
 /// Collects the events of one run. Cloning shares the same stream.
@@ -92,7 +94,24 @@ impl Sink {
         code: DiagnosticCode,
         details: Details,
     ) -> Result<EventRecord, ContractViolation> {
+        self.emit_caused(event, code, details, None)
+    }
+
+    /// [`Sink::emit`], noting why the event was written (the reference connector's cause).
+    /// The cause is kept beside the stream for the coverage report; it is not part of it.
+    pub fn emit_caused(
+        &self,
+        event: EventId,
+        code: DiagnosticCode,
+        details: Details,
+        cause: Option<&str>,
+    ) -> Result<EventRecord, ContractViolation> {
         let mut state = self.lock();
+        if let Some(c) = cause {
+            if state.causes.len() < 100_000 && !state.causes.iter().any(|k| k == c) {
+                state.causes.push(c.to_string());
+            }
+        }
         if let Err(v) = check_contract(event, code, &details) {
             state.violations.push(v.clone());
             return Err(v);
@@ -116,6 +135,11 @@ impl Sink {
     /// Contract violations seen so far.
     pub fn violations(&self) -> Vec<ContractViolation> {
         self.lock().violations.clone()
+    }
+
+    /// The distinct causes writers named, in the order first seen.
+    pub fn causes(&self) -> Vec<String> {
+        self.lock().causes.clone()
     }
 }
 

@@ -1,8 +1,12 @@
-//! The coverage gate: which scenarios reached each of the 48 catalog pairs.
+//! The coverage gate: which scenarios reached each of the 48 catalog pairs and, when the
+//! connector names why it writes each event (the reference connector does, in-process or
+//! through `connector-harness connector`), each of its causes — two causes can share a pair,
+//! and each needs its own scenario.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::{self, Pair};
+use crate::connector::Cause;
 
 use super::Outcome;
 
@@ -13,6 +17,8 @@ pub struct Coverage {
     pub matrix: BTreeMap<Pair, BTreeSet<String>>,
     /// Pairs seen that are not in the catalog (with the scenario).
     pub invalid: Vec<(String, String)>,
+    /// Cause → scenario names, when any scenario's connector named its causes.
+    pub causes: Option<BTreeMap<&'static str, BTreeSet<String>>>,
 }
 
 impl Coverage {
@@ -37,7 +43,43 @@ impl Coverage {
                 }
             }
         }
-        Coverage { matrix, invalid }
+        let named = outcomes.iter().any(|o| !o.causes.is_empty());
+        let causes = named.then(|| {
+            let mut m: BTreeMap<&'static str, BTreeSet<String>> = Cause::ALL
+                .iter()
+                .map(|c| (c.name(), BTreeSet::new()))
+                .collect();
+            for o in outcomes {
+                for c in &o.causes {
+                    if let Some(set) = Cause::from_name(c).and_then(|c| m.get_mut(c.name())) {
+                        set.insert(o.name.clone());
+                    }
+                }
+            }
+            m
+        });
+        Coverage {
+            matrix,
+            invalid,
+            causes,
+        }
+    }
+
+    /// Causes no scenario reached (empty when the connector named no causes).
+    pub fn unreached_causes(&self) -> Vec<&'static str> {
+        self.causes
+            .iter()
+            .flatten()
+            .filter(|(_, s)| s.is_empty())
+            .map(|(c, _)| *c)
+            .collect()
+    }
+
+    /// Causes reached, and how many there are (when named).
+    pub fn causes_reached(&self) -> Option<(usize, usize)> {
+        self.causes
+            .as_ref()
+            .map(|m| (m.values().filter(|s| !s.is_empty()).count(), m.len()))
     }
 
     /// Pairs no scenario reached.

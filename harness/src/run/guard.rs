@@ -89,6 +89,7 @@ pub async fn run_guarded(
         duration: started.elapsed(),
         events: Vec::new(),
         snapshot_written: false,
+        causes: Vec::new(),
         rerun: options.rerun.clone(),
     }
 }

@@ -12,6 +12,7 @@ pub mod guard;
 pub mod report;
 pub mod snapshot;
 pub mod steps;
+pub mod under_test;
 pub mod verdict;
 pub mod world;
 
@@ -39,6 +40,8 @@ pub struct RunOptions {
     pub check_determinism: bool,
     /// How a failure's rerun command starts.
     pub rerun: Rerun,
+    /// The connector under test.
+    pub connector: under_test::Choice,
 }
 
 /// How the rerun command of a failed scenario starts.
@@ -121,6 +124,9 @@ pub struct Outcome {
     pub events: Vec<EventRecord>,
     /// Whether the snapshot file was written.
     pub snapshot_written: bool,
+    /// The connector causes the run reached, when the connector names them (the reference
+    /// connector does); beside the stream, not in it.
+    pub causes: Vec<String>,
     /// How the rerun command starts.
     pub rerun: Rerun,
 }
@@ -142,17 +148,20 @@ struct Execution {
     events: Vec<EventRecord>,
     yaml: String,
     problems: Vec<String>,
+    /// The connector's causes, when it names them.
+    causes: Vec<String>,
 }
 
-async fn execute(scenario: &Scenario, seed: u64) -> Execution {
+async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) -> Execution {
     guard::test_panic_hook(&scenario.name);
-    let world = match world::World::start(scenario, seed).await {
+    let world = match world::World::start(scenario, seed, choice).await {
         Ok(w) => w,
         Err(e) => {
             return Execution {
                 events: Vec::new(),
                 yaml: String::new(),
                 problems: vec![e.to_string()],
+                causes: Vec::new(),
             }
         }
     };
@@ -177,12 +186,16 @@ async fn execute(scenario: &Scenario, seed: u64) -> Execution {
     {
         problems.push(format!("harness error: {incident}"));
     }
-    world.shutdown().await;
+    let causes = world.sink.causes();
+    if let Err(f) = world.shutdown().await {
+        problems.push(f.to_string());
+    }
     let yaml = crate::event::to_yaml(&events);
     Execution {
         events,
         yaml,
         problems,
+        causes,
     }
 }
 
@@ -190,10 +203,10 @@ async fn execute(scenario: &Scenario, seed: u64) -> Execution {
 pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions) -> Outcome {
     let started = Instant::now();
     let seed = options.seed.unwrap_or(scenario.seed);
-    let first = execute(scenario, seed).await;
+    let first = execute(scenario, seed, &options.connector).await;
     let mut problems = first.problems;
     if options.check_determinism {
-        let second = execute(scenario, seed).await;
+        let second = execute(scenario, seed, &options.connector).await;
         if second.yaml != first.yaml {
             problems.push(format!(
                 "not deterministic: a second run with seed {seed} wrote a different stream:\n{}",
@@ -219,6 +232,7 @@ pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions
         duration: started.elapsed(),
         events: first.events,
         snapshot_written,
+        causes: first.causes,
         rerun: options.rerun.clone(),
     }
 }

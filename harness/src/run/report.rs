@@ -21,7 +21,10 @@ pub fn junit(summary: &Summary) -> Result<String, quick_junit::SerializeError> {
 
     let mut run = TestSuite::new("run");
     if summary.coverage.is_some() {
-        let gaps: Vec<&Reason> = summary.reasons_of(ReasonKind::CoverageGap).collect();
+        let gaps: Vec<&Reason> = summary
+            .reasons_of(ReasonKind::CoverageGap)
+            .chain(summary.reasons_of(ReasonKind::CauseGap))
+            .collect();
         let status = if summary.gate != Gate::Applied {
             let mut s = TestCaseStatus::skipped();
             s.set_message(if summary.gate == Gate::Off {
@@ -34,7 +37,10 @@ pub fn junit(summary: &Summary) -> Result<String, quick_junit::SerializeError> {
             TestCaseStatus::success()
         } else {
             failure(
-                format!("{} catalog pair(s) not reached by any scenario", gaps.len()),
+                format!(
+                    "{} catalog pair(s) or connector cause(s) not reached by any scenario",
+                    gaps.len()
+                ),
                 gaps.iter()
                     .map(|r| r.message.as_str())
                     .collect::<Vec<_>>()
@@ -45,7 +51,7 @@ pub fn junit(summary: &Summary) -> Result<String, quick_junit::SerializeError> {
     }
     for r in &summary.reasons {
         let name = match r.kind {
-            ReasonKind::ScenarioFailed | ReasonKind::CoverageGap => continue,
+            ReasonKind::ScenarioFailed | ReasonKind::CoverageGap | ReasonKind::CauseGap => continue,
             ReasonKind::InvalidPair => format!("invalid-pair {}", r.subject),
             ReasonKind::OrphanSnapshot => format!("orphan-snapshot {}", r.subject),
             ReasonKind::LoadError => format!("load-error {}", r.subject),
@@ -123,6 +129,11 @@ pub fn json(summary: &Summary) -> serde_json::Value {
             "gated": summary.gate == Gate::Applied,
             "invalid_pairs": coverage.invalid.iter().map(|(s, p)| json!({"scenario": s, "pair": p})).collect::<Vec<_>>(),
             "matrix": matrix,
+            "causes": coverage.causes.as_ref().map(|m| {
+                m.iter()
+                    .map(|(c, who)| json!({"cause": c, "scenarios": who}))
+                    .collect::<Vec<_>>()
+            }),
         })
     });
     json!({

@@ -50,14 +50,29 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
             message,
         };
         match &step.value {
-            Step::Start => {
-                world.connector.start().await;
+            Step::Start => world
+                .connector
+                .start()
+                .await
+                .map_err(|e| fail(e.to_string()))?,
+            Step::Stop => world
+                .connector
+                .stop()
+                .await
+                .map_err(|e| fail(e.to_string()))?,
+            Step::Sync => world
+                .connector
+                .sync()
+                .await
+                .map_err(|e| fail(e.to_string()))?,
+            Step::Advance(by) => {
+                world.clock.advance(by.get());
+                world
+                    .connector
+                    .clock_moved()
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
             }
-            Step::Stop => {
-                world.connector.stop().await;
-            }
-            Step::Sync => world.connector.sync().await,
-            Step::Advance(by) => world.clock.advance(by.get()),
             Step::QueuePkcs(q) => {
                 for (n, device) in expand(&q.device, q.count).enumerate() {
                     // Building a CSR is CPU work: let a budget that ran out stop the run here.
@@ -119,6 +134,10 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
             }
             Step::Fault(f) => inject(world, f).await.map_err(|e| fail(e.to_string()))?,
             Step::Heal(target) => heal(world, target).await.map_err(|e| fail(e.to_string()))?,
+        }
+        // A connector process can fail outside a step of its own (answering NDES).
+        if let Some(f) = world.connector.failed() {
+            return Err(fail(f.to_string()));
         }
         if world.clock.overflowed() {
             return Err(fail(format!(

@@ -20,6 +20,8 @@ pub enum ReasonKind {
     ScenarioFailed,
     /// A catalog pair no scenario reached, in a run that gates on coverage.
     CoverageGap,
+    /// A reference-connector cause no scenario reached, in a run that gates on coverage.
+    CauseGap,
     /// A scenario's stream carries a pair outside the catalog.
     InvalidPair,
     /// A snapshot file whose scenario does not exist.
@@ -162,6 +164,13 @@ impl Summary {
                     ),
                 ));
             }
+            for c in coverage.unreached_causes() {
+                reasons.push(Reason::new(
+                    ReasonKind::CauseGap,
+                    c,
+                    format!("connector cause not reached by any scenario: {c}"),
+                ));
+            }
         }
         for (s, p) in &coverage.invalid {
             reasons.push(Reason::new(
@@ -233,6 +242,7 @@ mod tests {
             duration: std::time::Duration::ZERO,
             events: Vec::new(),
             snapshot_written: false,
+            causes: Vec::new(),
             rerun: Default::default(),
         }
     }

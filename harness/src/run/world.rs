@@ -1,12 +1,12 @@
 //! One scenario's world: the scenario clock and seed, the event sink, the three fakes on
-//! 127.0.0.1 and the reference connector wired to them (and plugged into NDES as its policy
-//! module).
+//! 127.0.0.1, the connector's registration store, and the connector under test wired to them
+//! (and plugged into NDES as its policy module).
 
 use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::connector::{Connector, ConnectorConfig, RetryPolicy};
+use super::under_test::{self, Choice, Config, ConnectorUnderTest, Failure};
 use crate::event::Sink;
 use crate::fakes::ca::{CaConfig, CaKind, FakeCa, Template};
 use crate::fakes::intune::{FakeIntune, IntuneConfig};
@@ -29,8 +29,8 @@ pub struct World {
     pub intune: FakeIntune,
     /// Fake NDES.
     pub ndes: FakeNdes,
-    /// The reference connector.
-    pub connector: Connector,
+    /// The connector under test (the reference model or a vendor's process).
+    pub connector: Arc<dyn ConnectorUnderTest>,
     /// HTTP client of the simulated devices.
     pub http: reqwest::Client,
     /// The connector's registration store directory (removed with the world).
@@ -43,8 +43,12 @@ pub struct World {
 pub struct SetupError(pub String);
 
 impl World {
-    /// Builds the world `scenario` describes, with `seed`.
-    pub async fn start(scenario: &Scenario, seed: u64) -> Result<World, SetupError> {
+    /// Builds the world `scenario` describes, with `seed`, around the connector `choice`.
+    pub async fn start(
+        scenario: &Scenario,
+        seed: u64,
+        choice: &Choice,
+    ) -> Result<World, SetupError> {
         let setup = &scenario.setup;
         let start = setup.start_time.map(|t| t.0).unwrap_or(DEFAULT_EPOCH);
         let clock = Clock::new(start);
@@ -87,31 +91,32 @@ impl World {
             .map_err(|e| SetupError(format!("signing certificate: {e}")))?;
         provision(store_dir.path(), &store_setup(scenario, start)?, &signing)
             .map_err(|e| SetupError(e.to_string()))?;
-        let config = ConnectorConfig {
+        let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let config = Config {
             discovery_url: intune.discovery_url(),
-            store_dir: store_dir.path().to_path_buf(),
+            store_dir: store_dir.path().display().to_string(),
             ca_url: ca.url().to_string(),
             ca_name: setup.ca.name.clone(),
-            retry: RetryPolicy {
-                timeout: c.timeout.get(),
-                retries: c.retries,
-                backoff: c.backoff.get(),
-            },
-            renewal_window: c.renewal_window.signed(),
+            timeout_ms: millis(c.timeout.get()),
+            retries: c.retries,
+            backoff_ms: millis(c.backoff.get()),
+            renewal_window_ms: millis(c.renewal_window.get()),
             batch_size: c.batch_size.max(1),
             ra_certificate: c
                 .ra_certificate
                 .unwrap_or(setup.ca.kind == CaKindSetup::Digicert),
             scep_template: c.scep_template.clone(),
         };
-        let connector = Connector::new(config, sink.clone(), clock.clone());
+        let connector = under_test::launch(choice, config, &clock, &sink)
+            .await
+            .map_err(|e| SetupError(e.to_string()))?;
         let ndes_config = NdesConfig {
             ca_url: ca.url().to_string(),
             ca_name: setup.ca.name.clone(),
             timeout: c.timeout.get(),
             ..NdesConfig::default()
         };
-        let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes"))
+        let ndes = FakeNdes::start(ndes_config, connector.policy(), rng.fork("ndes"))
             .await
             .map_err(|e| SetupError(format!("fake NDES: {e}")))?;
         // A device waits long enough for NDES to exhaust the connector's own retries. (The
@@ -145,10 +150,14 @@ impl World {
     }
 
     /// Stops the fakes (releasing any hanging request).
-    pub async fn shutdown(self) {
+    /// Ends the connector's session, then stops the fakes (releasing any held request). A
+    /// connector that fails to end cleanly is a failure of the run.
+    pub async fn shutdown(self) -> Result<(), Failure> {
+        let closed = self.connector.close().await;
         self.ndes.shutdown().await;
         self.intune.shutdown().await;
         self.ca.shutdown().await;
+        closed
     }
 }
 

@@ -79,6 +79,13 @@ impl Clock {
         }
     }
 
+    /// Moves time forward to `to` when it is later (never backwards): how a process that is told
+    /// the time keeps its own clock in step.
+    pub fn catch_up(&self, to: OffsetDateTime) {
+        let target = millis_of(to.clamp(START_OF_TIME, END_OF_TIME));
+        self.inner.millis.fetch_max(target, Ordering::SeqCst);
+    }
+
     /// Whether something tried to move the clock past [`END_OF_TIME`] (or to start it outside
     /// scenario time).
     pub fn overflowed(&self) -> bool {

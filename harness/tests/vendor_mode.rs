@@ -1,0 +1,174 @@
+//! Vendor mode: the scenario library driven through an outside connector process.
+//!
+//! - Every library scenario gives the same stream, byte for byte, through
+//!   `connector-harness connector` as in-process: the protocol carries everything a scenario
+//!   does.
+//! - The faulty example connector (`--bug`) is failed with a verdict naming each bug.
+//! - A process that crashes, hangs or writes garbage fails its scenario with its stderr, and
+//!   the run ends.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use connector_harness::run::under_test::Choice;
+use connector_harness::run::{run_scenario, Outcome, RunOptions, Status};
+use connector_harness::scenario;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn binary() -> String {
+    env!("CARGO_BIN_EXE_connector-harness").to_string()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn run_file(file: &Path, choice: Choice) -> Outcome {
+    let scenario = scenario::load_file(file).expect("scenario loads");
+    let options = RunOptions {
+        ci: true,
+        connector: choice,
+        ..RunOptions::default()
+    };
+    runtime().block_on(run_scenario(&scenario, file, &options))
+}
+
+fn library() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
+        .expect("scenarios folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_library_scenario_is_byte_identical_through_the_reference_binary() {
+    let process = Choice::Command(format!("{} connector", binary()));
+    let mut differ = Vec::new();
+    for file in library() {
+        let inside = run_file(&file, Choice::Reference);
+        let outside = run_file(&file, process.clone());
+        assert_eq!(
+            inside.status,
+            Status::Passed,
+            "{}: {:?}",
+            inside.name,
+            inside.problems
+        );
+        assert_eq!(
+            outside.status,
+            Status::Passed,
+            "{}: {:?}",
+            outside.name,
+            outside.problems
+        );
+        if connector_harness::event::to_yaml(&inside.events)
+            != connector_harness::event::to_yaml(&outside.events)
+        {
+            differ.push(inside.name.clone());
+        }
+        assert_eq!(inside.causes, outside.causes, "{}: causes", inside.name);
+    }
+    assert!(
+        differ.is_empty(),
+        "streams differ through the process: {differ:?}"
+    );
+}
+
+fn faulty(bug: &str, scenario: &str) -> Outcome {
+    let file = root().join(format!("scenarios/{scenario}.yaml"));
+    let outcome = run_file(
+        &file,
+        Choice::Command(format!("{} connector --bug {bug}", binary())),
+    );
+    assert_eq!(outcome.status, Status::Failed, "{bug} on {scenario} passed");
+    outcome
+}
+
+#[test]
+fn the_faulty_connector_is_failed_for_each_of_its_bugs() {
+    let twice = faulty("upload-twice", "upload");
+    assert!(
+        twice
+            .problems
+            .iter()
+            .any(|p| p.starts_with("duplicated: PKCS request")
+                && p.contains("uploaded 1 more time(s)")),
+        "{:#?}",
+        twice.problems
+    );
+    let lost = faulty("lose-one", "upload");
+    assert!(
+        lost.problems
+            .iter()
+            .any(|p| p.starts_with("lost: PKCS request") && p.contains("(still queued)")),
+        "{:#?}",
+        lost.problems
+    );
+    let wrong = faulty("wrong-code", "pkcs-issue-ca-unavailable");
+    assert!(
+        wrong.problems.iter().any(|p| p
+            .contains("20102 PkcsCertIssue_Failure with 0x00000400 PKCS_Issue_CA_Unavailable")
+            && p.contains("never appears")),
+        "{:#?}",
+        wrong.problems
+    );
+}
+
+/// Runs `scenarios/upload.yaml` with a connector that misbehaves; returns the outcome and how
+/// long it took.
+fn misbehaving(command: &str) -> (Outcome, Duration) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(root().join("scenarios/upload.yaml"))
+        .expect("upload.yaml")
+        .replace(
+            "steps:",
+            "setup:\n  connector: {timeout: 100ms, retries: 0}\nsteps:",
+        );
+    let file = dir.path().join("upload.yaml");
+    std::fs::write(&file, text).expect("write");
+    let started = Instant::now();
+    let outcome = run_file(&file, Choice::Command(command.into()));
+    (outcome, started.elapsed())
+}
+
+#[test]
+fn a_crashing_hanging_or_babbling_connector_fails_with_its_stderr() {
+    let (crashed, _) = misbehaving("echo 'TEST-ONLY boom: cannot load my config' >&2; exit 3");
+    assert_eq!(crashed.status, Status::Failed);
+    let text = crashed.problems.join("\n");
+    assert!(text.contains("TEST-ONLY boom"), "{text}");
+
+    let (garbage, _) = misbehaving(
+        r#"read l; echo '{"type":"init_ok","in_reply_to":1}'; read l; echo 'hello, harness'; echo 'TEST-ONLY confused' >&2; sleep 30"#,
+    );
+    assert_eq!(garbage.status, Status::Failed);
+    let text = garbage.problems.join("\n");
+    assert!(
+        text.contains("not a protocol message") && text.contains("hello, harness"),
+        "{text}"
+    );
+
+    let (hung, took) = misbehaving(
+        r#"read l; echo '{"type":"init_ok","in_reply_to":1}'; echo 'TEST-ONLY waiting forever' >&2; sleep 600"#,
+    );
+    assert_eq!(hung.status, Status::Failed);
+    let text = hung.problems.join("\n");
+    assert!(
+        text.contains("did not answer `start`") && text.contains("TEST-ONLY waiting forever"),
+        "{text}"
+    );
+    assert!(
+        took < Duration::from_secs(30),
+        "a hung connector held the run for {took:?}"
+    );
+}
