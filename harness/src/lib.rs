@@ -27,6 +27,7 @@ pub mod connector;
 pub mod event;
 pub mod fakes;
 pub mod fixtures;
+pub mod load;
 pub mod pki;
 pub mod run;
 pub mod scenario;
