@@ -54,7 +54,9 @@ pub struct ScepArgs {
     /// `{"deviceId","userId"}` (serve prints this URL: the fake Intune's /admin/challenges).
     #[arg(long)]
     pub mint: Option<String>,
-    /// Seed of transaction ids, nonces and content keys.
+    /// Seed of transaction ids, nonces and content keys; also part of the device names
+    /// (`load-SEED-device-N`), so use another seed to enroll the same server again (micromdm
+    /// refuses a second certificate for a name that holds a valid one).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Timeout of each HTTP request, seconds.

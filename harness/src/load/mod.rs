@@ -111,7 +111,9 @@ impl ScepLoad {
         let client = http::client(self.timeout)?;
         let started = Instant::now();
         let server = runtime.block_on(discover::discover(&client, &self.url))?;
-        let ids: Vec<String> = (0..self.devices).map(prepare::device_id).collect();
+        let ids: Vec<String> = (0..self.devices)
+            .map(|n| prepare::device_id(self.seed, n))
+            .collect();
         let challenges = match &self.challenge {
             ChallengeSource::None => vec![None; self.devices],
             ChallengeSource::Static(s) => vec![Some(s.clone()); self.devices],

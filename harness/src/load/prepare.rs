@@ -17,9 +17,11 @@ use crate::pki::{b64, build_csr};
 use crate::scep::client::{build_pkcs_req, Device, SentRequest};
 use crate::sim::Rng;
 
-/// The id (and CSR common name) of device `n`.
-pub fn device_id(n: usize) -> String {
-    format!("load-device-{n:07}")
+/// The id (and CSR common name) of device `n` in the run with `seed`. The seed is part of it
+/// because servers remember names: micromdm refuses a second certificate for a common name
+/// that holds a valid one, so two runs against one server need different seeds.
+pub fn device_id(seed: u64, n: usize) -> String {
+    format!("load-{seed}-device-{n:07}")
 }
 
 /// What one device sends.

@@ -65,7 +65,7 @@ fn ok(body: Vec<u8>) -> Answer {
 #[test]
 fn only_verified_certificates_over_the_device_key_count() {
     let server = server();
-    let ids: Vec<String> = (0..9).map(device_id).collect();
+    let ids: Vec<String> = (0..9).map(|n| device_id(5, n)).collect();
     let challenges = vec![Some("pw".to_string()); ids.len()];
     let p = prepare(&server, "http://127.0.0.1:9/scep", &ids, &challenges, 5).unwrap();
     let ra_cert = RA_SIGNING.certificate().unwrap();
@@ -157,7 +157,7 @@ fn only_verified_certificates_over_the_device_key_count() {
 #[test]
 fn preparation_does_not_depend_on_threads_and_uses_the_caps() {
     let server = server();
-    let ids: Vec<String> = (0..6).map(device_id).collect();
+    let ids: Vec<String> = (0..6).map(|n| device_id(9, n)).collect();
     let challenges = vec![None; ids.len()];
     let a = prepare(&server, "http://127.0.0.1:9/scep", &ids, &challenges, 9).unwrap();
     let b = prepare(&server, "http://127.0.0.1:9/scep", &ids, &challenges, 9).unwrap();
