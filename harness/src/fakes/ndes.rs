@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use der::Decode;
-use rsa::RsaPrivateKey;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use x509_cert::Certificate;
@@ -27,7 +26,7 @@ use super::api::{ca_paths, ErrorBody, IssueRequest, IssueResponse};
 use super::fault::{FaultKind, NdesOp, Switchboard};
 use super::policy::{Decision, Issued, PolicyModule, Unverified};
 use crate::fixtures::{FixtureError, ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
-use crate::pki::{b64, unb64};
+use crate::pki::{b64, unb64, RsaKey};
 use crate::scep::{
     ca_certs_response, cert_rep_failure, cert_rep_success, FailInfo, MessageType, PkiMessage,
     RaSigner, ReplyTo,
@@ -134,9 +133,9 @@ pub struct NdesRequestRecord {
 
 struct RaKeys {
     signing: Certificate,
-    signing_key: RsaPrivateKey,
+    signing_key: RsaKey,
     encryption: Certificate,
-    encryption_key: RsaPrivateKey,
+    encryption_key: RsaKey,
     issuing_ca: Certificate,
 }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::fixtures::{ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
+use crate::pki::SignatureHash;
 
 /// Private operations per enrollment on the server side.
 pub const PRIVATE_OPS_PER_ENROLLMENT: u32 = 3;
@@ -36,29 +37,24 @@ fn rate(budget: Duration, mut op: impl FnMut() -> anyhow::Result<()>) -> anyhow:
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Measures each operation for `budget` on the calling thread.
+/// Measures each operation for `budget` on the calling thread, through the same key types
+/// the fake NDES ([`crate::pki::RsaKey`]) and the fake CA (rcgen) use.
 pub fn measure(budget: Duration) -> anyhow::Result<RsaRates> {
-    use rsa::{Pkcs1v15Encrypt, Pkcs1v15Sign};
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::Pkcs1v15Encrypt;
     let enc = RA_ENCRYPTION.rsa_key()?;
     let sig = RA_SIGNING.rsa_key()?;
     let ca = ISSUING_CA.rcgen_key()?;
     let mut rng = crate::sim::Rng::new(1);
-    let ct = enc
-        .to_public_key()
+    let ct = rsa::RsaPublicKey::from(rsa::RsaPrivateKey::from_pkcs8_pem(RA_ENCRYPTION.key_pem)?)
         .encrypt(&mut rng, Pkcs1v15Encrypt, &[7u8; 16])
         .map_err(anyhow::Error::msg)?;
     let msg = [0x5au8; 200];
-    let decrypt_per_second = rate(budget, || {
-        enc.decrypt(Pkcs1v15Encrypt, &ct)
-            .map(drop)
-            .map_err(anyhow::Error::msg)
-    })?;
+    let decrypt_per_second = rate(budget, || enc.decrypt(&ct).map(drop).map_err(Into::into))?;
     let sign_per_second = rate(budget, || {
-        use sha2::Digest;
-        let h = sha2::Sha256::digest(msg);
-        sig.sign(Pkcs1v15Sign::new::<sha2::Sha256>(), &h)
+        sig.sign(SignatureHash::Sha256, &msg)
             .map(drop)
-            .map_err(anyhow::Error::msg)
+            .map_err(Into::into)
     })?;
     let ca_sign_per_second = rate(budget, || {
         use rcgen::SigningKey;

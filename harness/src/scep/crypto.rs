@@ -1,5 +1,9 @@
 //! The cryptography under SCEP messages: digests, RSA PKCS#1 v1.5 signatures, RSA key
 //! transport and the CBC content ciphers, plus small certificate helpers.
+//!
+//! Private-key operations (signing, opening an envelope) go through [`RsaKey`] (aws-lc-rs);
+//! public-key ones (verifying, enveloping to a certificate) stay on RustCrypto `rsa`, whose
+//! encryption draws its padding from the seeded [`Rng`] and so keeps messages reproducible.
 
 use cipher::block_padding::Pkcs7;
 use cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
@@ -12,7 +16,7 @@ use cms::enveloped_data::{
 use der::asn1::{Any, OctetString, SetOfVec};
 use der::{Decode, Encode, Tag, Tagged};
 use rsa::pkcs8::DecodePublicKey;
-use rsa::{Pkcs1v15Encrypt, Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::{Pkcs1v15Encrypt, Pkcs1v15Sign, RsaPublicKey};
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
 use spki::AlgorithmIdentifierOwned;
@@ -20,6 +24,7 @@ use x509_cert::Certificate;
 
 use super::ber::normalize_envelope;
 use super::{build_err, decode_err, oids, ContentCipher, DigestAlg, ScepError};
+use crate::pki::{RsaKey, SignatureHash};
 use crate::sim::Rng;
 
 impl DigestAlg {
@@ -60,6 +65,15 @@ impl DigestAlg {
             DigestAlg::Sha1 => Sha1::digest(data).to_vec(),
             DigestAlg::Sha256 => Sha256::digest(data).to_vec(),
             DigestAlg::Sha512 => Sha512::digest(data).to_vec(),
+        }
+    }
+
+    /// The same hash for a signature by an [`RsaKey`].
+    pub fn signature_hash(self) -> SignatureHash {
+        match self {
+            DigestAlg::Sha1 => SignatureHash::Sha1,
+            DigestAlg::Sha256 => SignatureHash::Sha256,
+            DigestAlg::Sha512 => SignatureHash::Sha512,
         }
     }
 
@@ -215,13 +229,8 @@ pub(crate) fn issuer_and_serial(cert: &Certificate) -> IssuerAndSerialNumber {
 }
 
 /// PKCS#1 v1.5 signature of `data` (hashed with `digest`).
-pub(crate) fn sign(
-    key: &RsaPrivateKey,
-    digest: DigestAlg,
-    data: &[u8],
-) -> Result<Vec<u8>, ScepError> {
-    key.sign(digest.scheme(), &digest.digest(data))
-        .map_err(build_err)
+pub(crate) fn sign(key: &RsaKey, digest: DigestAlg, data: &[u8]) -> Result<Vec<u8>, ScepError> {
+    key.sign(digest.signature_hash(), data).map_err(build_err)
 }
 
 /// Verifies a PKCS#1 v1.5 signature of `data`.
@@ -287,7 +296,7 @@ pub(crate) fn envelope(
 pub(crate) fn open_envelope(
     bytes: &[u8],
     cert: &Certificate,
-    key: &RsaPrivateKey,
+    key: &RsaKey,
 ) -> Result<(Vec<u8>, ContentCipher), ScepError> {
     let der = normalize_envelope(bytes)?;
     let ci = ContentInfo::from_der(&der).map_err(decode_err("envelope ContentInfo"))?;
@@ -324,7 +333,7 @@ pub(crate) fn open_envelope(
         });
     }
     let cek = key
-        .decrypt(Pkcs1v15Encrypt, ktri.enc_key.as_bytes())
+        .decrypt(ktri.enc_key.as_bytes())
         .map_err(|e| ScepError::Decrypt(format!("content key: {e}")))?;
     let eci = &ed.encrypted_content;
     let cipher = ContentCipher::from_oid(&eci.content_enc_alg.oid)?;
