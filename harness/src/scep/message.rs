@@ -9,7 +9,7 @@ use x509_cert::attr::Attributes;
 use x509_cert::Certificate;
 
 use super::ber::{normalize, Tlv};
-use super::crypto::{names, open_envelope, public_key, subject_key_id, verify};
+use super::crypto::{names, open_envelope, subject_key_id, verify};
 use crate::pki::RsaKey;
 
 use super::{
@@ -275,7 +275,7 @@ impl PkiMessage {
             return Err(ScepError::DigestMismatch);
         }
         verify(
-            &public_key(&self.signer)?,
+            &self.signer,
             self.digest,
             &self.signed_attrs_der,
             &self.signature,
