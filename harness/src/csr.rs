@@ -10,13 +10,13 @@ use std::str::FromStr;
 
 use der::asn1::{Any, BitString, Ia5String, OctetString, SetOfVec, Utf8StringRef};
 use der::{Decode, Encode};
-use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
-use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPublicKey;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use signature::{SignatureEncoding, Signer, Verifier};
+use signature::Verifier;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::{GeneralName, OtherName};
@@ -27,7 +27,7 @@ use x509_cert::ext::Extension;
 use x509_cert::name::Name;
 use x509_cert::request::{CertReq, CertReqInfo, Version};
 
-use crate::pki::{common_name, CHALLENGE_PASSWORD};
+use crate::pki::{common_name, RsaKey, SignatureHash, CHALLENGE_PASSWORD};
 
 /// PKCS#9 extensionRequest (1.2.840.113549.1.9.14).
 pub const EXTENSION_REQUEST: der::oid::ObjectIdentifier =
@@ -203,9 +203,8 @@ impl CsrSpec {
     }
 
     /// Builds and signs the request with `key`.
-    pub fn build(&self, key: &RsaPrivateKey) -> Result<Vec<u8>, CsrError> {
-        let spki_der = key.to_public_key().to_public_key_der().map_err(build)?;
-        let public_key = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes()).map_err(build)?;
+    pub fn build(&self, key: &RsaKey) -> Result<Vec<u8>, CsrError> {
+        let public_key = SubjectPublicKeyInfoOwned::from_der(key.spki_der()).map_err(build)?;
         let mut attributes = SetOfVec::new();
         if let Some(pw) = &self.challenge {
             let value = match der::asn1::PrintableStringRef::new(pw) {
@@ -241,16 +240,11 @@ impl CsrSpec {
             attributes,
         };
         let tbs = info.to_der().map_err(build)?;
-        let (oid, sig) = match self.digest {
-            CsrDigest::Sha1 => (
-                SHA1_WITH_RSA,
-                SigningKey::<Sha1>::new(key.clone()).sign(&tbs).to_vec(),
-            ),
-            CsrDigest::Sha256 => (
-                SHA256_WITH_RSA,
-                SigningKey::<Sha256>::new(key.clone()).sign(&tbs).to_vec(),
-            ),
+        let (oid, hash) = match self.digest {
+            CsrDigest::Sha1 => (SHA1_WITH_RSA, SignatureHash::Sha1),
+            CsrDigest::Sha256 => (SHA256_WITH_RSA, SignatureHash::Sha256),
         };
+        let sig = key.sign(hash, &tbs).map_err(build)?;
         CertReq {
             info,
             algorithm: AlgorithmIdentifierOwned {

@@ -6,15 +6,18 @@
 //! compiled in; [`generate`] writes them afresh (`cargo xtask gen-fixtures`). Generation is
 //! seeded, so regenerating gives the same bytes.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SerialNumber, PKCS_RSA_SHA256,
 };
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use rsa::RsaPrivateKey;
 
+use crate::pki::RsaKey;
 use crate::sim::Rng;
 
 /// A certificate with its private key, both PEM.
@@ -45,12 +48,9 @@ pub enum FixtureError {
 }
 
 impl Identity {
-    /// The private key for RustCrypto.
-    pub fn rsa_key(&self) -> Result<RsaPrivateKey, FixtureError> {
-        RsaPrivateKey::from_pkcs8_pem(self.key_pem).map_err(|e| FixtureError::Decode {
-            name: self.name.into(),
-            why: e.to_string(),
-        })
+    /// The private key (signing and decryption on the fast backend), parsed once per process.
+    pub fn rsa_key(&self) -> Result<RsaKey, FixtureError> {
+        parsed(self.name, self.key_pem)
     }
 
     /// The private key for rcgen (RSA PKCS#1 v1.5 with SHA-256).
@@ -120,14 +120,34 @@ pub const DEVICE_KEYS: [&str; 4] = [
     include_str!("../../fixtures/device-3.key"),
 ];
 
-/// The device key for device number `n`.
-pub fn device_key(n: usize) -> Result<RsaPrivateKey, FixtureError> {
-    RsaPrivateKey::from_pkcs8_pem(DEVICE_KEYS[n % DEVICE_KEYS.len()]).map_err(|e| {
-        FixtureError::Decode {
-            name: format!("device-{}", n % DEVICE_KEYS.len()),
-            why: e.to_string(),
-        }
-    })
+/// The device key for device number `n` (keys are reused round-robin), parsed once per
+/// process.
+pub fn device_key(n: usize) -> Result<RsaKey, FixtureError> {
+    const NAMES: [&str; DEVICE_KEYS.len()] = ["device-0", "device-1", "device-2", "device-3"];
+    let k = n % DEVICE_KEYS.len();
+    parsed(NAMES[k], DEVICE_KEYS[k])
+}
+
+/// The fixture key `name`, parsed from `pem` the first time it is asked for.
+fn parsed(name: &'static str, pem: &'static str) -> Result<RsaKey, FixtureError> {
+    static KEYS: OnceLock<Mutex<HashMap<&'static str, RsaKey>>> = OnceLock::new();
+    let keys = KEYS.get_or_init(Mutex::default);
+    let cached = keys
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(name)
+        .cloned();
+    if let Some(key) = cached {
+        return Ok(key);
+    }
+    let key = RsaKey::from_pem(pem).map_err(|e| FixtureError::Decode {
+        name: name.into(),
+        why: e.to_string(),
+    })?;
+    keys.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(name, key.clone());
+    Ok(key)
 }
 
 /// Seed of the fixture generator: the same seed regenerates the same files.
@@ -162,6 +182,8 @@ fn params(spec: &Spec) -> CertificateParams {
     p
 }
 
+/// A fresh key from the seeded `rng`. Key generation stays on RustCrypto: it is what makes
+/// regeneration reproduce the same files, and it runs only in `gen-fixtures`.
 fn new_key(rng: &mut Rng, name: &str) -> Result<(String, KeyPair), FixtureError> {
     let key = RsaPrivateKey::new(rng, 2048).map_err(|e| FixtureError::Decode {
         name: name.into(),

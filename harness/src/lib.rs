@@ -30,6 +30,7 @@ pub mod csr;
 pub mod event;
 pub mod fakes;
 pub mod fixtures;
+pub mod load;
 pub mod pki;
 pub mod provision;
 pub mod run;

@@ -569,7 +569,15 @@ fn good_spec(challenge: &str) -> CsrSpec {
 #[tokio::test]
 async fn every_error_code_is_reachable() -> Res {
     let config = IntuneConfig {
-        profiles: vec![ScepProfile::default_profile(), strict_profile()],
+        profiles: vec![
+            ScepProfile::default_profile(),
+            strict_profile(),
+            ScepProfile {
+                name: "Big".into(),
+                key_length: Some(3072),
+                ..strict_profile()
+            },
+        ],
         ..IntuneConfig::default()
     };
     let (fake, clock) = start_with(7, config).await?;
@@ -659,10 +667,16 @@ async fn every_error_code_is_reachable() -> Res {
         "EnhancedKeyUsageMismatch",
         spec(&|s| s.extended_key_usage = vec![connector_harness::csr::SERVER_AUTH])?
     );
-    let short = rsa::RsaPrivateKey::new(&mut Rng::new(3), 1024)?;
+    // The profile demands 3072-bit keys; the device's is 2048.
+    let big = fake.mint_challenge(MintChallenge {
+        device_id: "dev-1".into(),
+        user_id: "alice@contoso.test".into(),
+        profile: "Big".into(),
+        validity_seconds: 3600,
+    })?;
     case!(
         "KeyLengthMismatch",
-        b64(&good_spec(&strict(&fake, "dev-1", "alice@contoso.test")?).build(&short)?)
+        b64(&good_spec(&big.challenge).build(&key)?)
     );
     let c = strict(&fake, "dev-1", "alice@contoso.test")?;
     fake.remove_profile("Strict");

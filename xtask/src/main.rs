@@ -3,6 +3,9 @@
 //! - `cargo xtask run-scenarios [FLAGS]` runs every scenario (flags are passed through; see
 //!   `cargo xtask run-scenarios --help`).
 //! - `cargo xtask gen-fixtures` regenerates the test PKI in `fixtures/`.
+//! - `cargo xtask bench [--quick] [--json PATH]` measures a release build (see [`bench`]).
+
+mod bench;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -54,8 +57,9 @@ fn main() -> ExitCode {
             "gen-fixtures".to_string(),
             workspace_root().join("fixtures").display().to_string(),
         ]),
+        Some("bench") => bench::bench(&workspace_root(), &args[1..]).map(|()| ExitCode::SUCCESS),
         _ => {
-            eprintln!("usage: cargo xtask <run-scenarios [FLAGS] | gen-fixtures>\n\n  run-scenarios   run every scenario in scenarios/ (see --help)\n  gen-fixtures    regenerate the test PKI in fixtures/");
+            eprintln!("usage: cargo xtask <run-scenarios [FLAGS] | gen-fixtures | bench [--quick] [--json PATH]>\n\n  run-scenarios   run every scenario in scenarios/ (see --help)\n  gen-fixtures    regenerate the test PKI in fixtures/\n  bench           performance figures from a release build (--quick: the CI size)");
             Ok(ExitCode::from(2))
         }
     };

@@ -6,6 +6,7 @@
 mod catalog;
 pub mod check;
 pub mod connector;
+pub mod load;
 pub mod run;
 pub mod serve;
 pub mod style;
@@ -62,6 +63,9 @@ pub enum Command {
         /// An event id or name, or a diagnostic code in any spelling.
         term: String,
     },
+    /// Load-test a SCEP server: `load scep --url URL --devices N --concurrency C
+    /// [--challenge S | --mint URL]` enrolls N devices and verifies every CertRep.
+    Load(load::LoadArgs),
     /// Regenerate the test PKI fixtures into DIR (normally via `cargo xtask gen-fixtures`).
     #[command(hide = true)]
     GenFixtures {
@@ -109,6 +113,7 @@ pub fn run(cli: Cli) -> u8 {
                 EXIT_FAILED
             }
         },
+        Command::Load(args) => load::load(args),
         Command::Schema => {
             print!("{}", crate::scenario::schema());
             EXIT_OK

@@ -85,7 +85,7 @@ pub struct Bugs {
 pub(crate) struct State {
     running: bool,
     active: Option<StoredCertificate>,
-    key: Option<rsa::RsaPrivateKey>,
+    key: Option<crate::pki::RsaKey>,
     pkcs_outbox: Vec<CaRequestResult>,
     revoke_outbox: Vec<RevocationResult>,
     scep_subjects: HashMap<String, (String, String)>,

@@ -15,7 +15,7 @@ use super::Connector;
 /// What reading the store at start gave.
 pub(crate) struct Retrieved {
     pub cause: Option<Cause>,
-    pub usable: Option<(StoredCertificate, rsa::RsaPrivateKey)>,
+    pub usable: Option<(StoredCertificate, crate::pki::RsaKey)>,
     pub shown: Option<StoredCertificate>,
     pub reason: Option<String>,
     pub unexpected: bool,
@@ -73,7 +73,7 @@ impl Connector {
                 Retrieved {
                     cause,
                     shown: Some(cert.clone()),
-                    usable: Some((cert, *key)),
+                    usable: Some((cert, key)),
                     reason,
                     unexpected: recovered,
                 }

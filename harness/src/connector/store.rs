@@ -6,15 +6,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use der::Decode;
-use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
-use rsa::RsaPrivateKey;
 use time::OffsetDateTime;
 
 use crate::contract::store::{
     Settings, CRP_ENCRYPTION_CERT, PARTIAL, REGISTRATION_CERT, REGISTRATION_KEY, SETTINGS,
     SIGNING_CERT,
 };
-use crate::pki;
+use crate::pki::{self, RsaKey};
 
 /// A registration certificate as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +53,7 @@ pub(crate) enum Found {
     /// A certificate with its matching key.
     Usable {
         cert: StoredCertificate,
-        key: Box<RsaPrivateKey>,
+        key: RsaKey,
         /// The configured thumbprint names another certificate.
         thumbprint_mismatch: bool,
         /// The first read failed and a second one (after completing an interrupted write)
@@ -124,7 +122,7 @@ impl Store {
             Err(_) => return Found::Unreadable,
         };
         let key = match fs::read_to_string(self.path(REGISTRATION_KEY)) {
-            Ok(pem) => match RsaPrivateKey::from_pkcs8_pem(&pem) {
+            Ok(pem) => match RsaKey::from_pem(&pem) {
                 Ok(k) => k,
                 Err(e) => {
                     return Found::NoKey(cert, format!("the private key does not parse: {e}"))
@@ -141,7 +139,7 @@ impl Store {
             .is_some_and(|t| !t.eq_ignore_ascii_case(&cert.thumbprint));
         Found::Usable {
             cert,
-            key: Box::new(key),
+            key,
             thumbprint_mismatch,
             recovered,
         }
@@ -181,14 +179,10 @@ impl Store {
     }
 }
 
-fn key_matches(cert: &StoredCertificate, key: &RsaPrivateKey) -> bool {
+fn key_matches(cert: &StoredCertificate, key: &RsaKey) -> bool {
     let Ok(parsed) = x509_cert::Certificate::from_der(&cert.der) else {
         return false;
     };
-    let cert_spki = der::Encode::to_der(&parsed.tbs_certificate.subject_public_key_info);
-    let key_spki = key.to_public_key().to_public_key_der();
-    match (cert_spki, key_spki) {
-        (Ok(a), Ok(b)) => a == b.as_bytes(),
-        _ => false,
-    }
+    der::Encode::to_der(&parsed.tbs_certificate.subject_public_key_info)
+        .is_ok_and(|spki| spki == key.spki_der())
 }

@@ -2,8 +2,6 @@
 //! RA, reading the CertRep, and deliberately malformed messages for negative tests.
 
 use der::{Decode, Encode};
-use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-use rsa::RsaPrivateKey;
 use x509_cert::Certificate;
 
 use super::crypto::envelope;
@@ -13,13 +11,14 @@ use super::{
     build_err, decode_err, ContentCipher, DigestAlg, FailInfo, MessageType, PkiMessage, PkiStatus,
     ScepError,
 };
+use crate::pki::RsaKey;
 use crate::sim::Rng;
 
 /// A device's signer identity: its key and the self-signed certificate it signs requests with.
 #[derive(Clone, Debug)]
 pub struct Device {
     /// The device key (also the key the CSR certifies).
-    pub key: RsaPrivateKey,
+    pub key: RsaKey,
     /// Self-signed certificate over the key.
     pub cert: Certificate,
     /// The certificate, DER.
@@ -28,10 +27,7 @@ pub struct Device {
 
 impl Device {
     /// A self-signed signer certificate `CN=<cn>` over `key` (serial from `rng`).
-    pub fn self_signed(key: RsaPrivateKey, cn: &str, rng: &mut Rng) -> Result<Device, ScepError> {
-        let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(build_err)?;
-        let pair = rcgen::KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256)
-            .map_err(build_err)?;
+    pub fn self_signed(key: RsaKey, cn: &str, rng: &mut Rng) -> Result<Device, ScepError> {
         let mut params = rcgen::CertificateParams::default();
         let mut dn = rcgen::DistinguishedName::new();
         dn.push(rcgen::DnType::CommonName, cn);
@@ -42,7 +38,7 @@ impl Device {
         serial[0] &= 0x7f;
         serial[0] |= 0x01;
         params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
-        let cert = params.self_signed(&pair).map_err(build_err)?;
+        let cert = params.self_signed(&key).map_err(build_err)?;
         let cert_der = cert.der().to_vec();
         let cert = Certificate::from_der(&cert_der).map_err(decode_err("device certificate"))?;
         Ok(Device {

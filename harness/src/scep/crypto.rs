@@ -1,5 +1,10 @@
 //! The cryptography under SCEP messages: digests, RSA PKCS#1 v1.5 signatures, RSA key
 //! transport and the CBC content ciphers, plus small certificate helpers.
+//!
+//! Private-key operations (signing, opening an envelope) go through [`RsaKey`] and signature
+//! checks through aws-lc-rs too; enveloping to a certificate stays on RustCrypto `rsa`, whose
+//! encryption draws its padding from the seeded [`Rng`] and so keeps messages reproducible
+//! (aws-lc-rs draws its own).
 
 use cipher::block_padding::Pkcs7;
 use cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
@@ -12,7 +17,7 @@ use cms::enveloped_data::{
 use der::asn1::{Any, OctetString, SetOfVec};
 use der::{Decode, Encode, Tag, Tagged};
 use rsa::pkcs8::DecodePublicKey;
-use rsa::{Pkcs1v15Encrypt, Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::{Pkcs1v15Encrypt, RsaPublicKey};
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
 use spki::AlgorithmIdentifierOwned;
@@ -20,6 +25,7 @@ use x509_cert::Certificate;
 
 use super::ber::normalize_envelope;
 use super::{build_err, decode_err, oids, ContentCipher, DigestAlg, ScepError};
+use crate::pki::{RsaKey, SignatureHash};
 use crate::sim::Rng;
 
 impl DigestAlg {
@@ -63,11 +69,12 @@ impl DigestAlg {
         }
     }
 
-    fn scheme(self) -> Pkcs1v15Sign {
+    /// The same hash for a signature by an [`RsaKey`].
+    pub fn signature_hash(self) -> SignatureHash {
         match self {
-            DigestAlg::Sha1 => Pkcs1v15Sign::new::<Sha1>(),
-            DigestAlg::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
-            DigestAlg::Sha512 => Pkcs1v15Sign::new::<Sha512>(),
+            DigestAlg::Sha1 => SignatureHash::Sha1,
+            DigestAlg::Sha256 => SignatureHash::Sha256,
+            DigestAlg::Sha512 => SignatureHash::Sha512,
         }
     }
 }
@@ -215,24 +222,45 @@ pub(crate) fn issuer_and_serial(cert: &Certificate) -> IssuerAndSerialNumber {
 }
 
 /// PKCS#1 v1.5 signature of `data` (hashed with `digest`).
-pub(crate) fn sign(
-    key: &RsaPrivateKey,
-    digest: DigestAlg,
-    data: &[u8],
-) -> Result<Vec<u8>, ScepError> {
-    key.sign(digest.scheme(), &digest.digest(data))
-        .map_err(build_err)
+pub(crate) fn sign(key: &RsaKey, digest: DigestAlg, data: &[u8]) -> Result<Vec<u8>, ScepError> {
+    key.sign(digest.signature_hash(), data).map_err(build_err)
 }
 
-/// Verifies a PKCS#1 v1.5 signature of `data`.
+/// Verifies a PKCS#1 v1.5 signature of `data` by `cert`'s RSA key (1024 to 8192 bits; aws-lc-rs,
+/// a public-key operation).
 pub(crate) fn verify(
-    key: &RsaPublicKey,
+    cert: &Certificate,
     digest: DigestAlg,
     data: &[u8],
     signature: &[u8],
 ) -> Result<(), ScepError> {
-    key.verify(digest.scheme(), &digest.digest(data), signature)
-        .map_err(|e| ScepError::BadSignature(e.to_string()))
+    use aws_lc_rs::signature::{
+        ParsedPublicKey, RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY as SHA1,
+        RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY as SHA256,
+        RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY as SHA512,
+    };
+    let spki = &cert.tbs_certificate.subject_public_key_info;
+    if spki.algorithm.oid != oids::RSA_ENCRYPTION {
+        return Err(ScepError::Unsupported {
+            what: "signer public key",
+            oid: spki.algorithm.oid.to_string(),
+        });
+    }
+    let algorithm = match digest {
+        DigestAlg::Sha1 => &SHA1,
+        DigestAlg::Sha256 => &SHA256,
+        DigestAlg::Sha512 => &SHA512,
+    };
+    let key =
+        ParsedPublicKey::new(algorithm, spki.subject_public_key.raw_bytes()).map_err(|e| {
+            ScepError::Decode {
+                what: "certificate RSA public key",
+                why: e.to_string(),
+            }
+        })?;
+    // RustCrypto's wording, which event streams already carry.
+    key.verify_sig(data, signature)
+        .map_err(|_| ScepError::BadSignature("verification error".into()))
 }
 
 /// Encrypts `content` into a `ContentInfo(EnvelopedData)` (DER) with one RSA key-transport
@@ -287,7 +315,7 @@ pub(crate) fn envelope(
 pub(crate) fn open_envelope(
     bytes: &[u8],
     cert: &Certificate,
-    key: &RsaPrivateKey,
+    key: &RsaKey,
 ) -> Result<(Vec<u8>, ContentCipher), ScepError> {
     let der = normalize_envelope(bytes)?;
     let ci = ContentInfo::from_der(&der).map_err(decode_err("envelope ContentInfo"))?;
@@ -324,7 +352,7 @@ pub(crate) fn open_envelope(
         });
     }
     let cek = key
-        .decrypt(Pkcs1v15Encrypt, ktri.enc_key.as_bytes())
+        .decrypt(ktri.enc_key.as_bytes())
         .map_err(|e| ScepError::Decrypt(format!("content key: {e}")))?;
     let eci = &ed.encrypted_content;
     let cipher = ContentCipher::from_oid(&eci.content_enc_alg.oid)?;

@@ -5,12 +5,13 @@ use cms::content_info::ContentInfo;
 use cms::signed_data::{CertificateSet, SignedData, SignerIdentifier};
 use der::asn1::Any;
 use der::{Decode, Tag, Tagged};
-use rsa::RsaPrivateKey;
 use x509_cert::attr::Attributes;
 use x509_cert::Certificate;
 
 use super::ber::{normalize, Tlv};
-use super::crypto::{names, open_envelope, public_key, subject_key_id, verify};
+use super::crypto::{names, open_envelope, subject_key_id, verify};
+use crate::pki::RsaKey;
+
 use super::{
     decode_err, oids, ContentCipher, DigestAlg, FailInfo, MessageType, PkiStatus, ScepError,
 };
@@ -274,7 +275,7 @@ impl PkiMessage {
             return Err(ScepError::DigestMismatch);
         }
         verify(
-            &public_key(&self.signer)?,
+            &self.signer,
             self.digest,
             &self.signed_attrs_der,
             &self.signature,
@@ -290,7 +291,7 @@ impl PkiMessage {
 
     /// Opens the envelope as the holder of `cert` / `key`: finds the KeyTransRecipientInfo
     /// naming `cert` (by issuer and serial, or subject key id) among all recipients.
-    pub fn decrypt(&self, cert: &Certificate, key: &RsaPrivateKey) -> Result<Decrypted, ScepError> {
+    pub fn decrypt(&self, cert: &Certificate, key: &RsaKey) -> Result<Decrypted, ScepError> {
         let env = self.envelope.as_ref().ok_or(ScepError::NoEnvelope)?;
         let (content, cipher) = open_envelope(env, cert, key)?;
         Ok(Decrypted { content, cipher })

@@ -12,9 +12,11 @@
 //! signatures; RSA PKCS#1 v1.5 key transport; DES, 3DES and AES-128/192/256 in CBC mode.
 
 mod ber;
+mod caps;
 pub mod client;
 mod crypto;
 mod message;
+mod ra;
 mod reply;
 #[cfg(test)]
 mod tests;
@@ -23,8 +25,10 @@ use std::fmt;
 
 use der::oid::ObjectIdentifier;
 
+pub use caps::CaCaps;
 pub use client::{read_cert_rep, CertRepOutcome, Device, RequestOptions, SentRequest};
 pub use message::{certs_only, parse_ca_certs, Decrypted, PkiMessage};
+pub use ra::RaCerts;
 pub use reply::{ca_certs_response, cert_rep_failure, cert_rep_success, RaSigner, ReplyTo};
 
 /// Everything that can go wrong reading or building a SCEP message.

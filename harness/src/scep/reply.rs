@@ -7,7 +7,6 @@ use cms::signed_data::{
 };
 use der::asn1::{Any, OctetString, SetOfVec};
 use der::{Encode, Tag};
-use rsa::RsaPrivateKey;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 use x509_cert::Certificate;
@@ -17,6 +16,7 @@ use super::{
     build_err, oids, ContentCipher, DigestAlg, FailInfo, MessageType, PkiMessage, PkiStatus,
     ScepError,
 };
+use crate::pki::RsaKey;
 use crate::sim::Rng;
 
 /// A signing identity: the certificate put in the message and its key.
@@ -25,7 +25,7 @@ pub struct RaSigner<'a> {
     /// Certificate of the signer (the RA signing certificate on the server).
     pub cert: &'a Certificate,
     /// Its private key.
-    pub key: &'a RsaPrivateKey,
+    pub key: &'a RsaKey,
 }
 
 /// What a CertRep answers: taken from the request.

@@ -5,9 +5,6 @@ use std::path::PathBuf;
 
 use der::{Decode, Encode};
 use proptest::prelude::*;
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::RsaPrivateKey;
 use x509_cert::Certificate;
 
 use super::client::{build_request, malformed};
@@ -24,11 +21,9 @@ fn file(dir: &std::path::Path, name: &str) -> Vec<u8> {
     std::fs::read(dir.join(name)).unwrap()
 }
 
-fn pem_key(dir: &std::path::Path, name: &str) -> RsaPrivateKey {
+fn pem_key(dir: &std::path::Path, name: &str) -> crate::pki::RsaKey {
     let text = String::from_utf8(file(dir, name)).unwrap();
-    RsaPrivateKey::from_pkcs8_pem(&text)
-        .or_else(|_| RsaPrivateKey::from_pkcs1_pem(&text).map_err(|e| e.to_string()))
-        .unwrap()
+    crate::pki::RsaKey::from_pem(&text).unwrap()
 }
 
 fn pem_cert(dir: &std::path::Path, name: &str) -> Certificate {

@@ -18,7 +18,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rsa::RsaPrivateKey;
 use x509_cert::Certificate;
 
 #[cfg(doc)]
@@ -168,9 +167,9 @@ pub struct NdesRequestRecord {
 /// NDES's RA identity and the issuing CA it publishes.
 pub(crate) struct RaKeys {
     pub signing: Certificate,
-    pub signing_key: RsaPrivateKey,
+    pub signing_key: crate::pki::RsaKey,
     pub encryption: Certificate,
-    pub encryption_key: RsaPrivateKey,
+    pub encryption_key: crate::pki::RsaKey,
     pub issuing_ca: Certificate,
 }
 

@@ -1,17 +1,18 @@
 //! Small PKI helpers shared by the fakes, the device simulator and the connector: building and
-//! reading PKCS#10 requests (with the SCEP challengePassword), thumbprints, serials, base64.
+//! reading PKCS#10 requests (with the SCEP challengePassword), thumbprints, serials, base64,
+//! and [`RsaKey`], the private key every private-key operation goes through.
+
+mod key;
+
+pub use key::{RsaKey, SignatureHash};
 
 use std::str::FromStr;
 
 use base64::Engine;
 use der::asn1::{Any, BitString, Ia5StringRef, PrintableStringRef, SetOfVec, Utf8StringRef};
 use der::{Decode, Encode, Tag, Tagged};
-use rsa::pkcs1v15::SigningKey;
-use rsa::pkcs8::EncodePublicKey;
-use rsa::RsaPrivateKey;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use signature::{SignatureEncoding, Signer};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::attr::Attribute;
 use x509_cert::name::Name;
@@ -112,17 +113,9 @@ pub fn cn_name(cn: &str) -> Result<Name, PkiError> {
 
 /// Builds a PKCS#10 request for `CN=<cn>`, signed with SHA-256, carrying `challenge` as the
 /// PKCS#9 challengePassword (PrintableString when it fits, else UTF8String).
-pub fn build_csr(
-    key: &RsaPrivateKey,
-    cn: &str,
-    challenge: Option<&str>,
-) -> Result<Vec<u8>, PkiError> {
-    let spki_der = key
-        .to_public_key()
-        .to_public_key_der()
-        .map_err(|e| PkiError::Build(e.to_string()))?;
-    let public_key = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes())
-        .map_err(decode_err("public key"))?;
+pub fn build_csr(key: &RsaKey, cn: &str, challenge: Option<&str>) -> Result<Vec<u8>, PkiError> {
+    let public_key =
+        SubjectPublicKeyInfoOwned::from_der(key.spki_der()).map_err(decode_err("public key"))?;
     let mut attributes = SetOfVec::new();
     if let Some(pw) = challenge {
         let value = match PrintableStringRef::new(pw) {
@@ -147,8 +140,7 @@ pub fn build_csr(
         attributes,
     };
     let tbs = info.to_der().map_err(|e| PkiError::Build(e.to_string()))?;
-    let signer = SigningKey::<Sha256>::new(key.clone());
-    let sig = signer.sign(&tbs).to_vec();
+    let sig = key.sign(SignatureHash::Sha256, &tbs)?;
     let req = CertReq {
         info,
         algorithm: AlgorithmIdentifierOwned {

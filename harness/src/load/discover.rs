@@ -1,0 +1,114 @@
+//! Before the timed part: what the server can do (GetCACaps), whom to encrypt to and whose
+//! signature to expect (GetCACert), and, with `--mint`, one challenge per device.
+
+use anyhow::{bail, Context};
+use tokio::task::JoinSet;
+
+use super::http::{operation_url, read_capped};
+use crate::contract::intune::admin::{MintChallenge, MintedChallenge};
+use crate::scep::{parse_ca_certs, CaCaps, RaCerts, RequestOptions};
+
+/// What the load generator learnt about the server.
+#[derive(Clone, Debug)]
+pub struct Server {
+    /// Its GetCACaps keywords.
+    pub caps: CaCaps,
+    /// Its RA certificates by role.
+    pub ra: RaCerts,
+    /// The algorithms requests use (the strongest the caps advertise).
+    pub options: RequestOptions,
+}
+
+async fn get(client: &reqwest::Client, url: &str, what: &str) -> anyhow::Result<Vec<u8>> {
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("{what}: no answer from {url}"))?;
+    let status = resp.status();
+    let body = read_capped(resp)
+        .await
+        .with_context(|| format!("{what}: reading the answer"))?;
+    if !status.is_success() {
+        bail!(
+            "{what}: HTTP {} from {url}: {}",
+            status.as_u16(),
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+        );
+    }
+    Ok(body)
+}
+
+/// GetCACaps then GetCACert on `url`.
+pub async fn discover(client: &reqwest::Client, url: &str) -> anyhow::Result<Server> {
+    let caps = get(client, &operation_url(url, "GetCACaps", None), "GetCACaps").await?;
+    let caps = CaCaps::parse(&String::from_utf8_lossy(&caps));
+    let certs = get(
+        client,
+        &operation_url(url, "GetCACert", Some("CA")),
+        "GetCACert",
+    )
+    .await?;
+    let certs = parse_ca_certs(&certs).context("GetCACert: the answer does not parse")?;
+    let ra = RaCerts::select(certs).context("GetCACert: choosing the RA certificates")?;
+    Ok(Server {
+        options: caps.request_options(),
+        caps,
+        ra,
+    })
+}
+
+/// One challenge per device id, minted by `POST {mint_url}` with `{"deviceId","userId"}`,
+/// `concurrency` at a time. The n-th challenge belongs to the n-th id.
+pub async fn mint(
+    client: &reqwest::Client,
+    mint_url: &str,
+    ids: &[String],
+    concurrency: usize,
+) -> anyhow::Result<Vec<String>> {
+    let mut out: Vec<Option<String>> = vec![None; ids.len()];
+    let mut tasks = JoinSet::new();
+    let mut next = 0;
+    loop {
+        while tasks.len() < concurrency.max(1) && next < ids.len() {
+            let (client, url, n) = (client.clone(), mint_url.to_string(), next);
+            let body = MintChallenge {
+                device_id: ids[n].clone(),
+                user_id: format!("{}-user", ids[n]),
+                profile: "SCEP-Load".into(),
+                validity_seconds: 3600,
+            };
+            tasks.spawn(async move {
+                let resp = client
+                    .post(&url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .with_context(|| format!("minting a challenge: no answer from {url}"))?;
+                let status = resp.status();
+                let bytes = read_capped(resp).await.context("minting a challenge")?;
+                if !status.is_success() {
+                    bail!(
+                        "minting a challenge at {url}: HTTP {}: {}",
+                        status.as_u16(),
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+                    );
+                }
+                let minted: MintedChallenge = serde_json::from_slice(&bytes).with_context(|| {
+                    format!("minting a challenge at {url}: the answer is not {{\"challenge\", \"expiresAt\"}}")
+                })?;
+                Ok::<_, anyhow::Error>((n, minted.challenge))
+            });
+            next += 1;
+        }
+        let Some(done) = tasks.join_next().await else {
+            break;
+        };
+        let (n, challenge) = done.context("a minting task failed")??;
+        out[n] = Some(challenge);
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(n, c)| c.with_context(|| format!("no challenge was minted for {}", ids[n])))
+        .collect()
+}
