@@ -967,6 +967,7 @@ async fn bad_admin_values_are_refused_not_panicked_on() -> Res {
         r#"{"deviceId":"d","userId":"u","validitySeconds":0}"#,
         r#"{"deviceId":"d","userId":"u","validitySeconds":-1}"#,
         r#"{"deviceId":"d"}"#,
+        r#"{"deviceId":"d","userId":"u","profile":"No-Such-Profile"}"#,
     ] {
         let resp = http()
             .post(format!("{}/admin/challenges", fake.url()))

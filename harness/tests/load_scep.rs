@@ -102,9 +102,9 @@ fn load_scep_enrolls_against_serve_with_minted_challenges() {
     assert_eq!(report["enrolled"], 24, "{text}");
     assert_eq!(report["distinct_serials"], 24, "{text}");
     assert_eq!(report["challenge"], "minted");
-    // NDES advertises AES and SHA-256: the generator uses them.
-    assert_eq!(report["cipher"], "Aes128Cbc");
-    assert_eq!(report["digest"], "Sha256");
+    // NDES advertises triple DES and SHA-512, no AES: the generator uses what it advertises.
+    assert_eq!(report["cipher"], "Des3Cbc");
+    assert_eq!(report["digest"], "Sha512");
     assert!(text.contains("enrollments/s"), "{text}");
 
     // A challenge Intune never minted: every enrollment refused, counted by failInfo.

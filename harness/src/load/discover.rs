@@ -75,7 +75,7 @@ pub async fn mint(
             let body = MintChallenge {
                 device_id: ids[n].clone(),
                 user_id: format!("{}-user", ids[n]),
-                profile: "SCEP-Load".into(),
+                profile: "SCEP-Default".into(),
                 validity_seconds: 3600,
             };
             tasks.spawn(async move {

@@ -54,6 +54,14 @@ impl Inner {
         let expires_ms = issued_ms.saturating_add(validity_ms);
         let expires = now.saturating_add(time::Duration::milliseconds(validity_ms));
         let mut store = self.store();
+        if !store.profiles.iter().any(|p| p.name == m.profile) {
+            let known: Vec<&str> = store.profiles.iter().map(|p| p.name.as_str()).collect();
+            return Err(Refusal::bad_request(format!(
+                "no SCEP profile `{}`; this service has: {}",
+                m.profile,
+                known.join(", ")
+            )));
+        }
         let id = store.next_challenge;
         store.next_challenge = id.saturating_add(1);
         let claims = Claims {
