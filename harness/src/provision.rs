@@ -126,6 +126,34 @@ pub fn cert_pem(der: &[u8]) -> String {
     der::pem::encode_string("CERTIFICATE", LineEnding::LF, der).unwrap_or_default()
 }
 
+/// Puts the SCEP signing certificate in the store (`Some`) or takes it away (`None`).
+pub fn set_signing_certificate(dir: &Path, der: Option<&[u8]>) -> Result<(), ProvisionError> {
+    match der {
+        Some(der) => write(dir, SIGNING_CERT, cert_pem(der).as_bytes()),
+        None => remove(dir, SIGNING_CERT),
+    }
+}
+
+/// Puts the CRP encryption certificate in the store, or takes it away.
+pub fn set_crp_encryption_certificate(dir: &Path, present: bool) -> Result<(), ProvisionError> {
+    if present {
+        write(dir, CRP_ENCRYPTION_CERT, RA_ENCRYPTION.cert_pem.as_bytes())
+    } else {
+        remove(dir, CRP_ENCRYPTION_CERT)
+    }
+}
+
+fn remove(dir: &Path, name: &str) -> Result<(), ProvisionError> {
+    let path = dir.join(name);
+    match fs::remove_file(&path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(ProvisionError::Io {
+            path: path.display().to_string(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ProvisionError> {
     let path = dir.join(name);
     fs::write(&path, bytes).map_err(|source| ProvisionError::Io {

@@ -339,3 +339,40 @@ fn a_file_over_the_size_cap_is_refused() {
     let e = connector_harness::scenario::load_file(&file).unwrap_err();
     assert!(e.to_string().contains("MiB"), "{e}");
 }
+
+#[test]
+fn an_enrollment_names_a_profile_intune_has_at_that_step() {
+    let e = err("steps:\n  - start\n  - enroll: {device: d, user: u, profile: SCEP-Nope}\n");
+    assert_at(&e, 5, 5, "no SCEP profile `SCEP-Nope`");
+    assert!(e.to_string().contains("SCEP-Default"), "{e}");
+    let e = err(
+        "steps:\n  - start\n  - remove_profile: SCEP-Default\n  - enroll: {device: d, user: u}\n",
+    );
+    assert_at(&e, 6, 5, "no SCEP profile `SCEP-Default`");
+    let added = format!(
+        "{HEAD}steps:\n  - start\n  - add_profile: {{name: SCEP-Corp, san: [upn]}}\n  - enroll: {{device: d, user: u, profile: SCEP-Corp}}\n"
+    );
+    assert!(load_str(Path::new("scenarios/broken.yaml"), &added).is_ok());
+}
+
+#[test]
+fn heal_says_when_it_heals_nothing() {
+    let e = err("steps:\n  - start\n  - heal: all\n");
+    assert_at(&e, 5, 5, "`heal: all` here heals nothing");
+    assert!(e.to_string().contains("store"), "{e}");
+    let e = err("steps:\n  - fault: {target: ca.issue, kind: deny}\n  - heal: ca.revoke\n");
+    assert_at(&e, 5, 5, "`heal: ca.revoke` heals nothing");
+    let e = err(
+        "steps:\n  - fault: {target: ca.issue, kind: deny}\n  - heal: all\n  - heal: ca.issue\n",
+    );
+    assert_at(&e, 6, 5, "`heal: ca.issue` heals nothing");
+}
+
+#[test]
+fn a_csr_shape_is_checked_at_load() {
+    let e =
+        err("steps:\n  - start\n  - enroll: {device: d, user: u, csr: {san: [{ip: 10.0.0.1}]}}\n");
+    assert!(e.to_string().contains("ip"), "{e}");
+    let e = err("steps:\n  - start\n  - enroll: {device: d, user: u, csr: {digest: md5}}\n");
+    assert!(e.to_string().contains("md5"), "{e}");
+}

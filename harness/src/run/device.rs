@@ -44,18 +44,19 @@ impl fmt::Display for Enrollment {
     }
 }
 
-/// Enrolls `device` (the `n`-th enrollment of the run) with `challenge`, building its message
-/// as `shape` says. `Err` means the harness itself could not build the request.
+/// Enrolls `device` (the `n`-th enrollment of the run) with the certificate request `request`
+/// describes, building its message as `shape` says. `Err` means the harness itself could not
+/// build the request.
 pub async fn enroll(
     world: &World,
     device: &str,
     n: usize,
-    challenge: Option<&str>,
+    request: &crate::csr::CsrSpec,
     shape: MessageShape,
 ) -> Result<Enrollment, String> {
     let mut rng = world.rng.fork(&format!("device/{n}/{device}"));
     let key = fixtures::device_key(n % fixtures::DEVICE_KEYS.len()).map_err(|e| e.to_string())?;
-    let csr = crate::pki::build_csr(&key, device, challenge).map_err(|e| e.to_string())?;
+    let csr = request.build(&key).map_err(|e| e.to_string())?;
     let me = Device::self_signed(key, device, &mut rng).map_err(|e| e.to_string())?;
     let url = world.ndes.url();
     let ra_encryption = match ca_certs(world, &url).await {

@@ -12,6 +12,7 @@ pub mod guard;
 pub mod report;
 pub mod snapshot;
 pub mod steps;
+pub mod translate;
 pub mod under_test;
 pub mod verdict;
 pub mod world;

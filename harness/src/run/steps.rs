@@ -134,6 +134,15 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
             }
             Step::Fault(f) => inject(world, f).await.map_err(|e| fail(e.to_string()))?,
             Step::Heal(target) => heal(world, target).await.map_err(|e| fail(e.to_string()))?,
+            Step::AddTemplate(t) => world.ca.add_template(super::translate::template(t)),
+            Step::RemoveTemplate(name) => world.ca.remove_template(name),
+            Step::AddProfile(p) => world.intune.put_profile(super::translate::profile(p)),
+            Step::RemoveProfile(name) => world.intune.remove_profile(name),
+            Step::RetireDevice(d) => world.intune.retire_device(d),
+            Step::RetireUser(u) => world.intune.retire_user(u),
+            Step::Store(change) => world
+                .change_store(change)
+                .map_err(|e| fail(e.to_string()))?,
         }
         // A connector process can fail outside a step of its own (answering NDES).
         if let Some(f) = world.connector.failed() {
@@ -162,7 +171,7 @@ async fn enroll_one(
             .mint_challenge(MintChallenge {
                 device_id: device.into(),
                 user_id: e.user.clone(),
-                profile: "SCEP-Default".into(),
+                profile: e.profile.clone(),
                 validity_seconds: validity,
             })
             .map(|m| m.challenge)
@@ -191,7 +200,8 @@ async fn enroll_one(
                 .ok_or_else(|| format!("device `{device}` has no earlier challenge to reuse; enroll it with a valid challenge first"))?,
         ),
     };
-    device::enroll(world, device, n, challenge.as_deref(), e.message).await
+    let request = super::translate::csr_spec(&e.csr, device, &e.user, challenge.as_deref());
+    device::enroll(world, device, n, &request, e.message).await
 }
 
 fn fault_of(f: &FaultStep) -> Fault {

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::under_test::{self, Choice, Config, ConnectorUnderTest, Failure};
 use crate::event::Sink;
-use crate::fakes::ca::{CaConfig, CaKind, FakeCa, Template};
+use crate::fakes::ca::{CaConfig, CaKind, FakeCa};
 use crate::fakes::intune::{FakeIntune, IntuneConfig};
 use crate::fakes::ndes::{FakeNdes, NdesConfig};
 use crate::provision::{provision, StoreCondition, StoreSetup};
@@ -68,17 +68,23 @@ impl World {
                 .ca
                 .templates
                 .iter()
-                .map(|t| Template {
-                    validity: t.validity.get(),
-                    ..Template::new(&t.name, 365)
-                })
+                .map(super::translate::template)
                 .collect(),
             ..CaConfig::default()
         };
         let ca = FakeCa::start(ca_config, clock.clone(), rng.fork("ca"))
             .await
             .map_err(err("fake CA"))?;
-        let intune = FakeIntune::start(IntuneConfig::default(), clock.clone(), rng.fork("intune"))
+        let intune_config = IntuneConfig {
+            profiles: setup
+                .intune
+                .profiles
+                .iter()
+                .map(super::translate::profile)
+                .collect(),
+            ..IntuneConfig::default()
+        };
+        let intune = FakeIntune::start(intune_config, clock.clone(), rng.fork("intune"))
             .await
             .map_err(err("fake Intune"))?;
 
@@ -114,6 +120,7 @@ impl World {
             ca_url: ca.url().to_string(),
             ca_name: setup.ca.name.clone(),
             timeout: c.timeout.get(),
+            capabilities: super::translate::capabilities(setup.ndes.capabilities),
             ..NdesConfig::default()
         };
         let ndes = FakeNdes::start(ndes_config, connector.policy(), rng.fork("ndes"))
@@ -150,6 +157,28 @@ impl World {
     }
 
     /// Stops the fakes (releasing any hanging request).
+    /// Puts files in place in, or takes them away from, the connector's store mid-run.
+    pub fn change_store(
+        &self,
+        change: &crate::scenario::model::StoreChange,
+    ) -> Result<(), crate::provision::ProvisionError> {
+        let signing = crate::pki::unb64(&self.intune.signing_certificate().certificate)
+            .map_err(|e| crate::provision::ProvisionError::Certificate(e.to_string()))?;
+        if let Some(p) = change.signing_certificate {
+            crate::provision::set_signing_certificate(
+                self.store_dir.path(),
+                (p == Presence::Present).then_some(signing.as_slice()),
+            )?;
+        }
+        if let Some(p) = change.crp_encryption_certificate {
+            crate::provision::set_crp_encryption_certificate(
+                self.store_dir.path(),
+                p == Presence::Present,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Ends the connector's session, then stops the fakes (releasing any held request). A
     /// connector that fails to end cleanly is a failure of the run.
     pub async fn shutdown(self) -> Result<(), Failure> {

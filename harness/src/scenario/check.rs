@@ -1,9 +1,10 @@
 //! The checks of meaning that types cannot express: the name matches the file, steps come in an
-//! order that makes sense, revocations follow issuance, and the scenario stays within its caps —
+//! order that makes sense, revocations follow issuance, an enrollment's profile exists, a
+//! `heal` has a fault to heal, and the scenario stays within its caps —
 //! steps, expanded counts, and scenario time (start plus every `advance` must not pass the end
 //! of scenario time). One pass over the steps, linear in their number.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde_saphyr::{Location, Spanned};
 
@@ -70,6 +71,14 @@ pub(super) fn check(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError>
         expanded: 0,
         elapsed: 0,
         left: (END_OF_TIME - start).whole_milliseconds().max(0) as i64,
+        profiles: s
+            .setup
+            .intune
+            .profiles
+            .iter()
+            .map(|p| p.name.clone())
+            .collect(),
+        faulted: BTreeSet::new(),
     };
     for step in &s.steps {
         check_step(src, step, &mut walk)?;
@@ -88,6 +97,10 @@ struct Walk {
     elapsed: i64,
     /// Scenario time between the start and the end of scenario time, in milliseconds.
     left: i64,
+    /// SCEP profiles Intune has at this point.
+    profiles: BTreeSet<String>,
+    /// Targets a `fault` step broke and no `heal` has repaired since.
+    faulted: BTreeSet<FaultTarget>,
 }
 
 impl Walk {
@@ -162,6 +175,16 @@ fn check_step(
         Step::Enroll(e) => {
             needs_running("enroll", walk.running)?;
             walk.expand(src, loc, e.count)?;
+            if !walk.profiles.contains(&e.profile) {
+                return Err(src.at(
+                    loc,
+                    format!("Intune has no SCEP profile `{}` at this step", clip(&e.profile, 60)),
+                    Some(format!(
+                        "declare it in `setup.intune.profiles` or add it with `add_profile`; Intune has: {}",
+                        walk.profiles.iter().cloned().collect::<Vec<_>>().join(", ")
+                    )),
+                ));
+            }
             if e.challenge == ChallengeState::Expired {
                 walk.advance(src, loc, EXPIRED_CHALLENGE_WAIT_MS * i64::from(e.count))?;
             }
@@ -258,12 +281,43 @@ fn check_step(
                     Some("leave `times` out and `heal` it later".into()),
                 ));
             }
+            walk.faulted.insert(f.target);
         }
-        Step::Heal(target) => {
-            if target != "all" && target.parse::<FaultTarget>().is_err() {
+        Step::AddProfile(p) => {
+            walk.profiles.insert(p.name.clone());
+        }
+        Step::RemoveProfile(name) => {
+            if !walk.profiles.remove(name) {
                 return Err(src.at(
                     loc,
-                    format!("unknown fault target `{target}`"),
+                    format!(
+                        "Intune has no SCEP profile `{}` to remove here",
+                        clip(name, 60)
+                    ),
+                    None,
+                ));
+            }
+        }
+        Step::AddTemplate(_)
+        | Step::RemoveTemplate(_)
+        | Step::RetireDevice(_)
+        | Step::RetireUser(_)
+        | Step::Store(_) => {}
+        Step::Heal(target) if target == "all" => {
+            // `heal: all` repairs faults, not the setup: say so when there is none to repair.
+            if std::mem::take(&mut walk.faulted).is_empty() {
+                return Err(src.at(
+                    loc,
+                    "`heal: all` here heals nothing: no `fault` step before it is still in force",
+                    Some("`heal` removes faults only; change the setup with `store`, `add_template`, `add_profile` and the like".into()),
+                ));
+            }
+        }
+        Step::Heal(target) => {
+            let Ok(t) = target.parse::<FaultTarget>() else {
+                return Err(src.at(
+                    loc,
+                    format!("unknown fault target `{}`", clip(target, 60)),
                     Some(format!(
                         "write `all` or one of: {}",
                         FaultTarget::all()
@@ -271,6 +325,13 @@ fn check_step(
                             .collect::<Vec<_>>()
                             .join(", ")
                     )),
+                ));
+            };
+            if !walk.faulted.remove(&t) {
+                return Err(src.at(
+                    loc,
+                    format!("`heal: {t}` heals nothing: no `fault` step before it broke `{t}`"),
+                    Some("`heal` removes a fault an earlier `fault` step put in force".into()),
                 ));
             }
         }

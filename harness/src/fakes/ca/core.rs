@@ -78,7 +78,7 @@ impl Refusal {
 /// Everything the CA's handlers share.
 pub(super) struct Core {
     pub kind: CaKind,
-    pub templates: Vec<Template>,
+    pub templates: Mutex<Vec<Template>>,
     pub clock: Clock,
     pub rng: Mutex<Rng>,
     pub signer: Signer,
@@ -191,8 +191,7 @@ impl Core {
     ) -> Result<IssueResponse, Refusal> {
         self.check_client_cert(headers)?;
         let req = req.map_err(Refusal::bad_request)?;
-        let template = self
-            .templates
+        let template = lock(&self.templates)
             .iter()
             .find(|t| t.name == req.template)
             .cloned()

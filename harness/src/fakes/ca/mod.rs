@@ -199,7 +199,7 @@ impl FakeCa {
         }
         let core = Arc::new(Core {
             kind: config.kind,
-            templates: config.templates,
+            templates: Mutex::new(config.templates),
             clock,
             rng: Mutex::new(rng),
             signer: Signer::issuing_ca()?,
@@ -292,6 +292,18 @@ impl FakeCa {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Starts offering `template` (replacing one of the same name).
+    pub fn add_template(&self, template: Template) {
+        let mut templates = lock(&self.core.templates);
+        templates.retain(|t| t.name != template.name);
+        templates.push(template);
+    }
+
+    /// Stops offering the template `name`; requests for it are denied from now on.
+    pub fn remove_template(&self, name: &str) {
+        lock(&self.core.templates).retain(|t| t.name != name);
     }
 
     /// Every call received, in order.

@@ -2,6 +2,7 @@
 //! [`super::load`]; everything after works on these types.
 
 mod expect;
+mod pki;
 mod setup;
 mod steps;
 
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 pub use expect::*;
+pub use pki::*;
 pub use setup::*;
 pub use steps::*;
 
@@ -48,4 +50,3 @@ pub struct Scenario {
 fn default_seed() -> u64 {
     1
 }
-

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::super::limits::{self, StartTime};
 use super::super::span::Span;
+use super::pki::{EkuName, ExtensionsName, IntuneSetup, KeyUsageName, NdesSetup};
 use crate::provision::StoreCondition;
 
 /// The world before the first step.
@@ -25,6 +26,12 @@ pub struct Setup {
     /// Connector settings.
     #[serde(default)]
     pub connector: ConnectorSetup,
+    /// The Intune service: its SCEP profiles.
+    #[serde(default)]
+    pub intune: IntuneSetup,
+    /// NDES: what it advertises.
+    #[serde(default)]
+    pub ndes: NdesSetup,
 }
 
 /// Which kind of CA.
@@ -74,6 +81,9 @@ fn default_templates() -> Vec<TemplateSetup> {
         .map(|n| TemplateSetup {
             name: (*n).into(),
             validity: Span::days(365),
+            key_usage: None,
+            eku: None,
+            extensions: ExtensionsName::Override,
         })
         .collect()
 }
@@ -89,6 +99,15 @@ pub struct TemplateSetup {
     /// Lifetime of certificates issued with it (at most 36500d).
     #[serde(default = "default_validity", deserialize_with = "limits::validity")]
     pub validity: Span,
+    /// Key usages of issued certificates (default digital_signature, key_encipherment).
+    #[serde(default)]
+    pub key_usage: Option<Vec<KeyUsageName>>,
+    /// Extended key usages of issued certificates (default client_auth).
+    #[serde(default)]
+    pub eku: Option<Vec<EkuName>>,
+    /// What happens to extensions a request asks for (default `override`).
+    #[serde(default)]
+    pub extensions: ExtensionsName,
 }
 
 fn default_validity() -> Span {
@@ -210,4 +229,3 @@ fn default_batch() -> u32 {
 fn default_scep_template() -> String {
     "IntuneDevice".into()
 }
-

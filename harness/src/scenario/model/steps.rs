@@ -5,6 +5,8 @@ use serde::Deserialize;
 
 use super::super::limits;
 use super::super::span::Span;
+use super::pki::{EkuName, KeyUsageName, ProfileSetup};
+use super::setup::TemplateSetup;
 use crate::contract::fault::{FaultTarget, KindName};
 
 /// One step of a scenario.
@@ -28,8 +30,23 @@ pub enum Step {
     Enroll(Enroll),
     /// Break one operation of a fake.
     Fault(FaultStep),
-    /// Repair one operation of a fake (`all` repairs everything).
+    /// Remove the fault an earlier `fault` step put on one operation, or (`all`) every fault in
+    /// force. It heals faults only: what `setup` (or a change step) made of the world stays.
     Heal(String),
+    /// The CA starts offering a template.
+    AddTemplate(TemplateSetup),
+    /// The CA stops offering a template.
+    RemoveTemplate(#[serde(deserialize_with = "limits::text")] String),
+    /// Intune gets (or replaces) a SCEP profile.
+    AddProfile(ProfileSetup),
+    /// Intune unassigns a SCEP profile: challenges for it are refused from now on.
+    RemoveProfile(#[serde(deserialize_with = "limits::text")] String),
+    /// Intune forgets a device: its challenges are refused (BadDeviceIdInChallenge).
+    RetireDevice(#[serde(deserialize_with = "limits::text")] String),
+    /// Intune forgets a user: their challenges are refused (BadUserIdInChallenge).
+    RetireUser(#[serde(deserialize_with = "limits::text")] String),
+    /// Files appear in or vanish from the connector's registration store.
+    Store(StoreChange),
 }
 
 impl Step {
@@ -45,6 +62,13 @@ impl Step {
             Step::Enroll(_) => "enroll",
             Step::Fault(_) => "fault",
             Step::Heal(_) => "heal",
+            Step::AddTemplate(_) => "add_template",
+            Step::RemoveTemplate(_) => "remove_template",
+            Step::AddProfile(_) => "add_profile",
+            Step::RemoveProfile(_) => "remove_profile",
+            Step::RetireDevice(_) => "retire_device",
+            Step::RetireUser(_) => "retire_user",
+            Step::Store(_) => "store",
         }
     }
 }
@@ -174,6 +198,77 @@ pub struct Enroll {
     /// What every device should get; the run fails otherwise.
     #[serde(default)]
     pub expect: Option<EnrollOutcome>,
+    /// The SCEP profile the challenge is minted for (default `SCEP-Default`; it must exist at
+    /// this step: in `setup.intune.profiles` or added by `add_profile`).
+    #[serde(default = "default_profile", deserialize_with = "limits::text")]
+    #[schemars(length(max = 128))]
+    pub profile: String,
+    /// What the device's certificate request carries (default: `CN=<device>`, no extensions,
+    /// SHA-256).
+    #[serde(default)]
+    pub csr: CsrShape,
+}
+
+fn default_profile() -> String {
+    "SCEP-Default".into()
+}
+
+/// What a device's certificate request carries.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsrShape {
+    /// The subject: `device` (default, `CN=<device>`), `none` (an empty subject), or a literal
+    /// common name.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Subject alternative names: `{upn: …}`, `{dns: …}`, `{email: …}`; `{device}` and
+    /// `{user}` in a value stand for the enrolling device and user.
+    #[serde(default)]
+    pub san: Vec<SanValue>,
+    /// Key usage the request asks for (default: none).
+    #[serde(default)]
+    pub key_usage: Vec<KeyUsageName>,
+    /// Extended key usages the request asks for (default: none).
+    #[serde(default)]
+    pub eku: Vec<EkuName>,
+    /// The request's signature digest (default `sha256`).
+    #[serde(default)]
+    pub digest: DigestName,
+}
+
+/// One subject alternative name in a request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SanValue {
+    /// Microsoft UPN other-name.
+    Upn(String),
+    /// dNSName.
+    Dns(String),
+    /// rfc822Name.
+    Email(String),
+}
+
+/// A request signature digest.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DigestName {
+    /// sha1WithRSAEncryption, as older clients still send.
+    Sha1,
+    /// sha256WithRSAEncryption.
+    #[default]
+    Sha256,
+}
+
+/// Files of the connector's registration store to put in place or take away mid-run.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreChange {
+    /// The policy module's SCEP signing certificate (`signing.pem`).
+    #[serde(default)]
+    pub signing_certificate: Option<super::setup::Presence>,
+    /// The CRP encryption certificate (`crp-encryption.pem`).
+    #[serde(default)]
+    pub crp_encryption_certificate: Option<super::setup::Presence>,
 }
 
 /// A fault to inject.
@@ -196,4 +291,3 @@ pub struct FaultStep {
     #[serde(default)]
     pub times: Option<u32>,
 }
-
