@@ -60,3 +60,41 @@ pub fn peer(program: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// Names the Python interpreter that has the Python peers installed (`.ci/run` makes a venv).
+pub const PYTHON: &str = "HARNESS_PYTHON";
+
+/// A Python interpreter (`$HARNESS_PYTHON`, else `python3` on `PATH`) that has `module`
+/// installed (found, not imported: importing may need the peer script's own workarounds), or `None` with a printed notice when there is none and peers are not required.
+///
+/// # Panics
+/// When no such interpreter exists and `HARNESS_REQUIRE_PEERS` is set.
+pub fn python_peer(module: &str) -> Option<PathBuf> {
+    let python = match std::env::var_os(PYTHON) {
+        Some(p) => Some(PathBuf::from(p)),
+        None => peer("python3"),
+    }?;
+    let imports = std::process::Command::new(&python)
+        .args([
+            "-c",
+            &format!("import importlib.util, sys; sys.exit(importlib.util.find_spec('{module}') is None)"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if imports {
+        return Some(python);
+    }
+    if required(REQUIRE_PEERS) {
+        panic!(
+            "{REQUIRE_PEERS} is set but `{}` does not have `{module}` (set {PYTHON})",
+            python.display()
+        );
+    }
+    eprintln!(
+        "notice: skipping: `{}` does not have `{module}` (set {PYTHON})",
+        python.display()
+    );
+    None
+}

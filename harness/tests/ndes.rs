@@ -938,6 +938,12 @@ async fn captured_micromdm_request_for_another_server_gets_a_signed_failure() {
     assert_eq!(rep.fail_info, Some(FailInfo::BadMessageCheck));
     assert_eq!(rep.digest, connector_harness::scep::DigestAlg::Sha1);
     assert!(policy.calls.lock().unwrap().is_empty());
+    // The failure carries what micromdm's own server sends (captured beside the request): no
+    // pkcsPKIEnvelope, but an empty eContent, which clients such as PyScep digest and check.
+    let captured =
+        std::fs::read(shared.join("fixtures/scep-micromdm/certrep-failure.der")).unwrap();
+    assert_eq!(econtent(&captured), Some(Vec::new()));
+    assert_eq!(econtent(&body), econtent(&captured));
     let records = ndes.requests();
     assert!(
         matches!(&records[..], [r] if r.transaction_id.as_deref() == Some(req.transaction_id.as_str())
@@ -945,4 +951,12 @@ async fn captured_micromdm_request_for_another_server_gets_a_signed_failure() {
         "{records:?}"
     );
     ndes.shutdown().await;
+}
+
+/// The eContent of a SignedData `ContentInfo`: `None` when absent.
+fn econtent(der_bytes: &[u8]) -> Option<Vec<u8>> {
+    use der::Decode;
+    let ci = cms::content_info::ContentInfo::from_der(der_bytes).unwrap();
+    let sd: cms::signed_data::SignedData = ci.content.decode_as().unwrap();
+    sd.encap_content_info.econtent.map(|a| a.value().to_vec())
 }

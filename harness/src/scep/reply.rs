@@ -230,7 +230,8 @@ pub fn cert_rep_success(
     )
 }
 
-/// CertRep FAILURE (pkiStatus 2) with `fail_info`; no envelope.
+/// CertRep FAILURE (pkiStatus 2) with `fail_info`; no envelope, but an empty eContent, as
+/// micromdm's server sends it: clients such as PyScep digest the eContent of every CertRep.
 pub fn cert_rep_failure(
     to: &ReplyTo,
     fail_info: FailInfo,
@@ -247,7 +248,7 @@ pub fn cert_rep_failure(
             pki_status: Some(PkiStatus::Failure),
             fail_info: Some(fail_info),
         },
-        None,
+        Some(&[]),
         to.digest,
         ra,
         false,
