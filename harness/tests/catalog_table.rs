@@ -217,7 +217,7 @@ fn cli_explain_answers_and_refuses() {
     // Each of the 19 pairs with Unknown_Error has a cause and a scenario that reproduces it.
     assert_eq!(
         causes
-            .matches("reproduce: cargo xtask run-scenarios --filter ")
+            .matches("reproduce: cargo xtask run-scenarios --exact ")
             .count(),
         19,
         "{out}"
@@ -247,5 +247,5 @@ fn cli_explain_answers_and_refuses() {
 
     let (code, _, err) = cli(&["explain", "0x00000406"]);
     assert_eq!(code, 2);
-    assert!(err.contains("neither an event"), "{err}");
+    assert!(err.contains("is not an event"), "{err}");
 }

@@ -1,8 +1,8 @@
-//! `catalog` and `explain`: the catalog printed for people and machines.
+//! `catalog`: the catalog printed for people and machines.
 
 use serde_json::json;
 
-use crate::catalog::{self, DiagnosticCode, EventId, Term, CODES, EVENTS};
+use crate::catalog::{self, CODES, EVENTS};
 
 use super::style::bold;
 
@@ -115,48 +115,6 @@ pub fn render_catalog(format: CatalogFormat) -> String {
     }
 }
 
-/// Explains an event or a code typed by a person.
-pub fn explain(term: &str) -> Result<String, catalog::CatalogError> {
-    Ok(match catalog::lookup(term)? {
-        Term::Event(e) => explain_event(e),
-        Term::Code(c) => explain_code(c),
-    })
-}
-
-fn explain_event(e: EventId) -> String {
-    let spec = e.spec();
-    let mut s = format!(
-        "{} {} ({})\n  {}\n\n",
-        bold("Event"),
-        spec.id,
-        spec.name,
-        spec.description
-    );
-    s += &format!(
-        "  Level: {} (Windows level {})\n",
-        spec.level.name(),
-        spec.level.windows_value()
-    );
-    s += &format!(
-        "  Details: {}\n\n",
-        spec.details
-            .iter()
-            .map(|d| d.key())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    s += &format!("  {}\n", bold("Diagnostic codes it may carry:"));
-    for c in spec.codes {
-        s += &format!("    {} {:<32} {}\n", c.hex(), c.name(), c.message());
-    }
-    s += &format!(
-        "\n  {}\n",
-        bold("What makes the reference connector write it:")
-    );
-    s += &reproductions(|p| p.event == e);
-    s
-}
-
 /// For each catalog pair, the connector's cause and the scenario that reproduces it.
 pub fn render_paths(format: CatalogFormat) -> String {
     use crate::connector::Cause;
@@ -201,45 +159,4 @@ pub fn render_paths(format: CatalogFormat) -> String {
             s
         }
     }
-}
-
-fn reproductions(pick: impl Fn(crate::catalog::Pair) -> bool) -> String {
-    let mut s = String::new();
-    for c in crate::connector::Cause::ALL
-        .iter()
-        .filter(|c| pick(c.pair()))
-    {
-        let p = c.pair();
-        s += &format!(
-            "    {} with {}: {}\n      reproduce: cargo xtask run-scenarios --filter {}\n",
-            p.event.id(),
-            p.code.hex(),
-            c.description(),
-            c.scenario()
-        );
-    }
-    s
-}
-
-fn explain_code(c: DiagnosticCode) -> String {
-    let spec = c.spec();
-    let mut s = format!(
-        "{} {} ({}, decimal {})\n  {}\n\n",
-        bold("Diagnostic code"),
-        c.hex(),
-        spec.name,
-        spec.value,
-        spec.message
-    );
-    s += &format!("  What to do: {}\n\n", spec.remediation);
-    s += &format!("  {}\n", bold("Events that carry it:"));
-    for e in catalog::events_carrying(c) {
-        s += &format!("    {} {:<28} {}\n", e.id(), e.name(), e.level().name());
-    }
-    s += &format!(
-        "\n  {}\n",
-        bold("What makes the reference connector write it:")
-    );
-    s += &reproductions(|p| p.code == c);
-    s
 }

@@ -6,12 +6,14 @@
 mod catalog;
 pub mod check;
 pub mod connector;
+pub mod explain;
 pub mod load;
 pub mod run;
 pub mod serve;
 pub mod style;
 
-pub use catalog::{catalog_json, explain, render_catalog, CatalogFormat};
+pub use catalog::{catalog_json, render_catalog, CatalogFormat};
+pub use explain::explain;
 
 use clap::{Parser, Subcommand};
 
@@ -58,10 +60,14 @@ pub enum Command {
     /// Start one set of fakes (CA, Intune, NDES) with the reference connector as NDES's policy
     /// module, print their URLs, and run until Ctrl-C.
     Serve(serve::ServeArgs),
-    /// Explain an event (20502, CRPVerifyMetric_Failure) or a diagnostic code (0x409, 1033, CRPSCEPSigningCert_NotFound).
+    /// Explain an event (20502, CRPVerifyMetric_Failure), a diagnostic code (0x409, 1033,
+    /// CRPSCEPSigningCert_NotFound), an event with its code (`20502 0x409`), or one of Intune's
+    /// codes (ChallengeExpired, ConflictError, 4005): what it means, what to check on a real
+    /// server, and the scenario that reproduces it.
     Explain {
-        /// An event id or name, or a diagnostic code in any spelling.
-        term: String,
+        /// One term, or an event and a code.
+        #[arg(required = true, num_args = 1..=2)]
+        terms: Vec<String>,
     },
     /// Load-test a SCEP server: `load scep --url URL --devices N --concurrency C
     /// [--challenge S | --mint URL]` enrolls N devices and verifies every CertRep.
@@ -118,7 +124,7 @@ pub fn run(cli: Cli) -> u8 {
             print!("{}", crate::scenario::schema());
             EXIT_OK
         }
-        Command::Explain { term } => match explain(&term) {
+        Command::Explain { terms } => match explain(&terms) {
             Ok(text) => {
                 print!("{text}");
                 EXIT_OK

@@ -11,6 +11,7 @@
 //! after retries).
 
 use crate::catalog::{DiagnosticCode, EventId, Pair};
+use crate::contract::intune::ScepErrorCode;
 
 macro_rules! causes {
     ($( $(#[$doc:meta])* $variant:ident => $event:ident, $code:ident, $scenario:literal, $text:literal; )*) => {
@@ -200,6 +201,23 @@ causes! {
     /// 20602 / 0x0FFFFFFF
     NotifyFailed => CrpNotifyMetricFailure, UnknownError, "scep-notify-error",
         "The notification could not be completed: the notification call failed unexpectedly, or the CA failed unexpectedly after verification.";
+}
+
+impl Cause {
+    /// The cause the policy module reports for Intune's validation answer `code` at the first
+    /// attempt (a success after retries is [`Cause::ChallengeVerifiedAfterRetry`]).
+    pub fn for_validation(code: ScepErrorCode) -> Cause {
+        use ScepErrorCode as E;
+        match code {
+            E::Success => Cause::ChallengeVerified,
+            E::ChallengeExpired => Cause::ChallengeExpired,
+            E::ChallengeDeserializationError | E::ChallengeDecodingError => {
+                Cause::ChallengeUndecodable
+            }
+            E::Unknown => Cause::ChallengeRejectedUnknown,
+            _ => Cause::ChallengeRejected,
+        }
+    }
 }
 
 #[cfg(test)]

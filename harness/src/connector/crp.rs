@@ -147,10 +147,9 @@ impl Connector {
 
     /// What Intune's verdict means for the event log and for NDES.
     fn judge(&self, answer: &VerifyAnswer, attempts: u32) -> (Cause, Option<String>, Decision) {
-        use ScepErrorCode as E;
         let code = answer.code.clone();
         match answer.parsed() {
-            Some(E::Success) => {
+            Some(ScepErrorCode::Success) => {
                 let cause = if attempts > 1 {
                     Cause::ChallengeVerifiedAfterRetry
                 } else {
@@ -161,20 +160,11 @@ impl Connector {
                 };
                 (cause, None, decision)
             }
-            Some(E::ChallengeExpired) => {
-                (Cause::ChallengeExpired, Some(code.clone()), refuse(&code))
-            }
-            Some(E::ChallengeDeserializationError | E::ChallengeDecodingError) => (
-                Cause::ChallengeUndecodable,
+            Some(known) => (
+                Cause::for_validation(known),
                 Some(code.clone()),
                 refuse(&code),
             ),
-            Some(E::Unknown) => (
-                Cause::ChallengeRejectedUnknown,
-                Some(code.clone()),
-                refuse(&code),
-            ),
-            Some(_) => (Cause::ChallengeRejected, Some(code.clone()), refuse(&code)),
             None => {
                 let why = format!("unknown result code `{code}`");
                 (Cause::VerifyFailed, Some(why.clone()), refuse(&why))

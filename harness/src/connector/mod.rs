@@ -17,6 +17,7 @@ mod lifecycle;
 mod pkcs;
 pub mod process;
 mod registration;
+mod remedy;
 mod revoke;
 mod store;
 mod transfer;

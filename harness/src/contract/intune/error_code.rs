@@ -13,14 +13,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct UnknownCode(pub String);
 
 macro_rules! ca_codes {
-    ($( $(#[$doc:meta])* $variant:ident = $value:literal, $retry:literal; )*) => {
+    ($( #[doc = $doc:literal] $variant:ident = $value:literal, $retry:literal; )*) => {
         /// `CARequestErrorCode`: the result code of a PKCS or revocation request. On the wire
         /// the reference clients disagree — the C# client sends the name (`"ConflictError"`),
         /// the Java client the number as a string (`"4005"`) — so both are read, and a bare
         /// number too; names are written.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum CaRequestErrorCode {
-            $( $(#[$doc])* $variant, )*
+            $( #[doc = $doc] $variant, )*
         }
 
         impl CaRequestErrorCode {
@@ -35,6 +35,11 @@ macro_rules! ca_codes {
             /// The name, as the C# client writes it.
             pub fn name(self) -> &'static str {
                 match self { $(CaRequestErrorCode::$variant => stringify!($variant),)* }
+            }
+
+            /// What the code means.
+            pub fn description(self) -> &'static str {
+                match self { $(CaRequestErrorCode::$variant => $doc.trim(),)* }
             }
 
             /// Whether Intune hands the request out again after this result.
@@ -133,13 +138,13 @@ impl<'de> Deserialize<'de> for CaRequestErrorCode {
 }
 
 macro_rules! scep_codes {
-    ($( $(#[$doc:meta])* $variant:ident; )*) => {
+    ($( #[doc = $doc:literal] $variant:ident; )*) => {
         /// The SCEP validation service's `ErrorCode` (`IntuneScepServiceException.ErrorCode`):
         /// `Success` or why a request is refused. A client must treat a name outside this list
         /// as an error in itself.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum ScepErrorCode {
-            $( $(#[$doc])* $variant, )*
+            $( #[doc = $doc] $variant, )*
         }
 
         impl ScepErrorCode {
@@ -149,6 +154,11 @@ macro_rules! scep_codes {
             /// The name on the wire.
             pub fn name(self) -> &'static str {
                 match self { $(ScepErrorCode::$variant => stringify!($variant),)* }
+            }
+
+            /// What the code means.
+            pub fn description(self) -> &'static str {
+                match self { $(ScepErrorCode::$variant => $doc.trim(),)* }
             }
         }
     };
