@@ -172,3 +172,49 @@ fn a_crashing_hanging_or_babbling_connector_fails_with_its_stderr() {
         "a hung connector held the run for {took:?}"
     );
 }
+
+/// A failure's rerun command drives the same connector: run as printed, it fails the same way.
+#[test]
+fn the_rerun_command_keeps_the_connector_under_test() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (sc, sn) = (tmp.path().join("scenarios"), tmp.path().join("snapshots"));
+    std::fs::create_dir_all(&sc).unwrap();
+    std::fs::create_dir_all(&sn).unwrap();
+    for (dir, from, ext) in [(&sc, "scenarios", "yaml"), (&sn, "snapshots", "snap")] {
+        std::fs::copy(
+            root().join(format!("{from}/pkcs-issue.{ext}")),
+            dir.join(format!("pkcs-issue.{ext}")),
+        )
+        .unwrap();
+    }
+    let command = format!("{} connector --bug lose-one", binary());
+    let out = std::process::Command::new(binary())
+        .args(["run", "--no-coverage-gate", "--connector-cmd", &command])
+        .arg("--scenarios")
+        .arg(&sc)
+        .arg("--snapshots")
+        .arg(&sn)
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let rerun = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rerun: "))
+        .unwrap_or_else(|| panic!("no rerun line:\n{err}"));
+    assert!(
+        rerun.contains(&format!("--connector-cmd '{command}'")),
+        "{rerun}"
+    );
+    let again = std::process::Command::new("sh")
+        .args(["-c", rerun])
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(1), "{rerun}\n{stdout}");
+    assert!(stdout.contains("0 passed, 1 failed"), "{rerun}\n{stdout}");
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::run::verdict::{Gate, Reason, ReasonKind, Summary};
-use crate::run::{report, run_guarded, Outcome, Rerun, RunOptions, Status};
+use crate::run::{report, run_guarded, Outcome, Rerun, RerunStart, RunOptions, Status};
 
 pub use crate::scenario::{load_all, Loaded};
 
@@ -195,7 +195,10 @@ fn summarise(args: &RunArgs) -> Summary {
         ci,
         seed: args.seed,
         check_determinism: args.check_determinism,
-        rerun: rerun_of(&args.scenarios, &args.snapshots),
+        rerun: Rerun {
+            start: rerun_of(&args.scenarios, &args.snapshots),
+            connector_cmd: args.connector_cmd.clone(),
+        },
         connector: match &args.connector_cmd {
             Some(cmd) => crate::run::under_test::Choice::Command(cmd.clone()),
             None => crate::run::under_test::Choice::Reference,
@@ -306,7 +309,7 @@ fn print_summary(summary: &Summary) {
 
 /// How failures' rerun commands start: `cargo xtask run-scenarios` when this is the library run
 /// through cargo in its workspace; otherwise this program with the folders given.
-fn rerun_of(scenarios: &Path, snapshots: &Path) -> Rerun {
+fn rerun_of(scenarios: &Path, snapshots: &Path) -> RerunStart {
     let through_cargo = std::env::var("CARGO_PKG_NAME").is_ok_and(|n| n == "connector-harness");
     let is = |given: &Path, default: &str| {
         let here = std::env::current_dir().map(|d| d.join(default));
@@ -316,9 +319,9 @@ fn rerun_of(scenarios: &Path, snapshots: &Path) -> Rerun {
         }
     };
     if through_cargo && is(scenarios, "scenarios") && is(snapshots, "snapshots") {
-        return Rerun::Xtask;
+        return RerunStart::Xtask;
     }
-    Rerun::Program {
+    RerunStart::Program {
         program: std::env::args()
             .next()
             .unwrap_or_else(|| "connector-harness".into()),

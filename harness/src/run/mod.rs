@@ -47,7 +47,16 @@ pub struct RunOptions {
 
 /// How the rerun command of a failed scenario starts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Rerun {
+pub struct Rerun {
+    /// The program and folders.
+    pub start: RerunStart,
+    /// The connector under test, when it is not the reference model: the rerun drives it too.
+    pub connector_cmd: Option<String>,
+}
+
+/// The program part of a rerun command.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum RerunStart {
     /// `cargo xtask run-scenarios`: the library in this workspace.
     #[default]
     Xtask,
@@ -65,9 +74,9 @@ pub enum Rerun {
 impl Rerun {
     /// The command up to (not including) the selection of one scenario.
     pub fn prefix(&self) -> String {
-        match self {
-            Rerun::Xtask => "cargo xtask run-scenarios".into(),
-            Rerun::Program {
+        let start = match &self.start {
+            RerunStart::Xtask => "cargo xtask run-scenarios".into(),
+            RerunStart::Program {
                 program,
                 scenarios,
                 snapshots,
@@ -77,6 +86,10 @@ impl Rerun {
                 shell_word(&scenarios.display().to_string()),
                 shell_word(&snapshots.display().to_string())
             ),
+        };
+        match &self.connector_cmd {
+            Some(cmd) => format!("{start} --connector-cmd {}", shell_word(cmd)),
+            None => start,
         }
     }
 }
