@@ -218,3 +218,29 @@ fn the_rerun_command_keeps_the_connector_under_test() {
     assert_eq!(again.status.code(), Some(1), "{rerun}\n{stdout}");
     assert!(stdout.contains("0 passed, 1 failed"), "{rerun}\n{stdout}");
 }
+
+/// A connector behind a shell pipeline (a wrapper that logs or transforms its input) exits once
+/// its input ends: the harness closes the process's stdin after `shutdown_ok`.
+#[test]
+fn a_connector_behind_a_pipeline_is_shut_down_by_closing_its_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seen = tmp.path().join("to-connector.jsonl");
+    let command = format!("tee {} | {} connector", seen.display(), binary());
+    let (outcome, took) = {
+        let started = Instant::now();
+        let o = run_file(
+            &root().join("scenarios/scep-enroll.yaml"),
+            Choice::Command(command),
+        );
+        (o, started.elapsed())
+    };
+    assert_eq!(outcome.status, Status::Passed, "{:?}", outcome.problems);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    let log = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        log.lines()
+            .last()
+            .is_some_and(|l| l.contains(r#""type":"shutdown""#)),
+        "{log}"
+    );
+}

@@ -451,8 +451,10 @@ impl ConnectorUnderTest for Process {
 }
 
 impl Process {
-    /// Waits for the process to exit after `shutdown_ok`; it must exit, and cleanly.
+    /// Closes the process's input (a connector behind a pipeline exits only at end of input)
+    /// and waits for it to exit after `shutdown_ok`; it must exit, and cleanly.
     async fn exited(&self) -> Result<(), Failure> {
+        drop(self.shared.stdin.lock().await.take());
         let mut guard = self.child.lock().await;
         let Some(child) = guard.as_mut() else {
             return Ok(());
