@@ -115,24 +115,49 @@ fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Resolves on SIGTERM (never, where there is no such signal).
-async fn terminated() {
+/// SIGINT and SIGTERM, listened to from before serve says it is ready: a signal sent as soon
+/// as the URLs file appears must stop serve cleanly, not kill it.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> anyhow::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// The first signal's name.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
             }
-            Err(_) => std::future::pending::<()>().await,
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
         }
     }
-    #[cfg(not(unix))]
-    std::future::pending::<()>().await
 }
 
 async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
     let opts = options(&args)?;
+    let mut signals = Signals::listen()?;
     let serve = Serve::start(opts).await?;
     let urls = serve.urls();
     print_urls(&urls);
@@ -140,8 +165,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
         write_whole(path, &(serde_json::to_string_pretty(&urls)? + "\n"))?;
     }
     let why = tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = terminated() => "SIGTERM",
+        signal = signals.next() => signal,
         _ = serve.stopped() => "POST /shutdown",
     };
     eprintln!("stopping ({why})");

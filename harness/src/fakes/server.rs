@@ -34,7 +34,8 @@ pub struct Limits {
     pub body: usize,
     /// Longest a client may take to send a request's headers.
     pub header_read: Duration,
-    /// A connection with no traffic for this long is closed.
+    /// A connection whose reads (or writes) wait this long is closed; [`Duration::MAX`]:
+    /// never (for a port whose responses stream for as long as the client listens).
     pub idle: Duration,
     /// Connections open at once; further clients wait in the listen backlog.
     pub connections: usize,
@@ -321,8 +322,9 @@ impl Connection {
             }
         };
         let mut io = tokio_io_timeout::TimeoutStream::new(tcp);
-        io.set_read_timeout(Some(self.limits.idle));
-        io.set_write_timeout(Some(self.limits.idle));
+        let idle = (self.limits.idle < Duration::MAX).then_some(self.limits.idle);
+        io.set_read_timeout(idle);
+        io.set_write_timeout(idle);
         let io = Box::pin(io);
         match self.tls.as_ref().filter(|_| handshake) {
             Some(tls) => {

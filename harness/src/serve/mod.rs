@@ -20,6 +20,7 @@
 
 pub mod admin;
 pub mod clock;
+pub mod device;
 pub mod events;
 pub mod tls;
 
@@ -75,9 +76,9 @@ pub struct ServeOptions {
     /// Entries each history keeps (CA journal and certificates, NDES requests, Intune calls,
     /// uploads, challenges and transactions): beyond it the oldest are forgotten.
     pub history: usize,
-    /// Idle time after which the admin API closes a silent connection (event followers are
-    /// silent for as long as no event happens).
-    pub admin_idle: Duration,
+    /// Idle time after which the admin API closes a connection; `None` (the default): never,
+    /// so that an event follower, which sends nothing after its request, is never cut off.
+    pub admin_idle: Option<Duration>,
 }
 
 impl ServeOptions {
@@ -94,7 +95,7 @@ impl ServeOptions {
             tls_names: Vec::new(),
             ca_file: None,
             history: DEFAULT_HISTORY,
-            admin_idle: Duration::from_secs(24 * 3600),
+            admin_idle: None,
         }
     }
 }
@@ -364,7 +365,7 @@ impl Serve {
             admin::router(world.clone()),
             "admin API",
             Limits {
-                idle: opts.admin_idle,
+                idle: opts.admin_idle.unwrap_or(Duration::MAX),
                 ..Limits::default()
             },
             admin_incidents.clone(),
