@@ -11,7 +11,8 @@
 //! reports no figure.
 //!
 //! Usage: serve_memory [--requests N] [--first N] [--workers N] [--history N]
-//!                     [--limit-percent P] [--bin PATH]
+//!                     [--limit-percent P] [--every N] [--bin PATH]
+//! (`--every N` also prints the figure every N requests, to show the curve.)
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -35,6 +36,7 @@ struct Args {
     workers: u64,
     history: Option<usize>,
     limit_percent: f64,
+    every: Option<u64>,
     bin: PathBuf,
 }
 
@@ -52,6 +54,7 @@ fn args() -> Result<Args> {
         workers: 4,
         history: None,
         limit_percent: 20.0,
+        every: None,
         bin: default_bin,
     };
     let mut it = std::env::args().skip(1);
@@ -63,6 +66,7 @@ fn args() -> Result<Args> {
             "--workers" => a.workers = value()?.parse()?,
             "--history" => a.history = Some(value()?.parse()?),
             "--limit-percent" => a.limit_percent = value()?.parse()?,
+            "--every" => a.every = Some(value()?.parse()?),
             "--bin" => a.bin = PathBuf::from(value()?),
             other => bail!("unknown flag {other}; see the file's doc comment"),
         }
@@ -327,7 +331,20 @@ async fn main() -> Result<()> {
     let first = rss_kib(pid)?;
     let first_done = d.done.load(Ordering::Relaxed);
     println!("serve-memory: after {first_done} requests: VmRSS {first} KiB");
-    drive(&d, a.workers, first_cycles, cycles).await?;
+    let step = a.every.map_or(cycles, |e| e.div_ceil(10).max(1));
+    let mut at = first_cycles;
+    while at < cycles {
+        let to = at.saturating_add(step).min(cycles);
+        drive(&d, a.workers, at, to).await?;
+        at = to;
+        if at < cycles {
+            println!(
+                "serve-memory: after {} requests: VmRSS {} KiB",
+                d.done.load(Ordering::Relaxed),
+                rss_kib(pid)?
+            );
+        }
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let last = rss_kib(pid)?;
     let done = d.done.load(Ordering::Relaxed);

@@ -138,3 +138,41 @@ fn openssl_and_curl_verify_against_the_ca_file() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "[]");
     }
 }
+
+/// Under `--tls` the ports still answer plain HTTP: the reference connector inside serve (no
+/// TLS client) verifies and notifies through Intune, and the CA issues for NDES, so an
+/// enrollment succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_still_reaches_every_port_under_tls() {
+    use connector_harness::serve::device::{Enrolled, ScepDevices};
+    let serve = serve_support::start(|o| o.tls = true).await;
+    let urls = serve.urls();
+    assert!(
+        urls.ndes.starts_with("https://") && urls.ca_file.is_some(),
+        "{urls:?}"
+    );
+    let plain = |u: &str| u.replacen("https://", "http://", 1);
+    let admin = serve_support::Admin {
+        http: serve_support::http(),
+        base: plain(&urls.admin),
+    };
+    let challenge = admin.mint("device-1", 3600).await;
+    let scep = ScepDevices::new(
+        serve_support::http(),
+        &plain(&urls.ndes),
+        &mut connector_harness::sim::Rng::new(2),
+    )
+    .await
+    .unwrap();
+    let enrolled = scep
+        .enroll(
+            0,
+            "device-1",
+            Some(&challenge),
+            &mut connector_harness::sim::Rng::new(3),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(enrolled, Enrolled::Issued(_)), "{enrolled:?}");
+    serve.shutdown().await.unwrap();
+}

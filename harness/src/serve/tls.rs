@@ -32,7 +32,7 @@ pub struct TlsMaterial {
     pub certificate_pem: String,
 }
 
-fn tls_error(what: &str) -> impl Fn(String) -> ServeError + '_ {
+fn tls_error(what: &'static str) -> impl Fn(rustls::Error) -> ServeError {
     move |why| ServeError::Tls(format!("{what}: {why}"))
 }
 
@@ -97,10 +97,10 @@ pub fn issue(names: Vec<String>) -> Result<TlsMaterial, ServeError> {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| tls_error("protocol versions")(e.to_string()))?
+        .map_err(tls_error("protocol versions"))?
         .with_no_client_auth()
         .with_single_cert(chain, private)
-        .map_err(|e| tls_error("server certificate")(e.to_string()))?;
+        .map_err(tls_error("server certificate"))?;
     Ok(TlsMaterial {
         tls: Tls::new(config),
         ca_pem: ROOT_CA.cert_pem,
