@@ -36,6 +36,7 @@ pub mod provision;
 pub mod run;
 pub mod scenario;
 pub mod scep;
+pub mod serve;
 pub mod sim;
 pub mod testing;
 pub mod transport;

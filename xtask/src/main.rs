@@ -4,6 +4,8 @@
 //!   `cargo xtask run-scenarios --help`).
 //! - `cargo xtask gen-fixtures` regenerates the test PKI in `fixtures/`.
 //! - `cargo xtask bench [--quick] [--json PATH]` measures a release build (see [`bench`]).
+//! - `cargo xtask serve-memory [FLAGS]` measures `serve`'s resident memory after 1,000 and
+//!   after 100,000 mixed requests (`harness/examples/serve_memory.rs`; a figure, not a test).
 
 mod bench;
 
@@ -39,6 +41,41 @@ fn harness(args: &[String]) -> Result<ExitCode> {
     ))
 }
 
+/// Builds the harness binary and the memory driver, then runs the driver against the binary.
+fn serve_memory(args: &[String]) -> Result<ExitCode> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = Command::new(&cargo)
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "connector-harness",
+            "--bin",
+            "connector-harness",
+            "--example",
+            "serve_memory",
+        ])
+        .status()
+        .context("starting cargo")?;
+    if !built.success() {
+        return Ok(ExitCode::from(1));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("debug");
+    let status = Command::new(target.join("examples").join("serve_memory"))
+        .arg("--bin")
+        .arg(target.join("connector-harness"))
+        .args(args)
+        .status()
+        .context("starting the memory driver")?;
+    Ok(ExitCode::from(
+        status.code().unwrap_or(1).clamp(0, 255) as u8
+    ))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -53,13 +90,19 @@ fn main() -> ExitCode {
             forwarded.extend(args[1..].iter().cloned());
             harness(&forwarded)
         }
+        Some("serve-memory") => serve_memory(&args[1..]),
         Some("gen-fixtures") => harness(&[
             "gen-fixtures".to_string(),
             workspace_root().join("fixtures").display().to_string(),
         ]),
         Some("bench") => bench::bench(&workspace_root(), &args[1..]).map(|()| ExitCode::SUCCESS),
         _ => {
-            eprintln!("usage: cargo xtask <run-scenarios [FLAGS] | gen-fixtures | bench [--quick] [--json PATH]>\n\n  run-scenarios   run every scenario in scenarios/ (see --help)\n  gen-fixtures    regenerate the test PKI in fixtures/\n  bench           performance figures from a release build (--quick: the CI size)");
+            eprintln!("usage: cargo xtask <run-scenarios [FLAGS] | gen-fixtures | bench [--quick] [--json PATH] | serve-memory [FLAGS]>
+
+  run-scenarios   run every scenario in scenarios/ (see --help)
+  gen-fixtures    regenerate the test PKI in fixtures/
+  bench           performance figures from a release build (--quick: the CI size)
+  serve-memory    serve's resident memory after 1,000 and 100,000 mixed requests");
             Ok(ExitCode::from(2))
         }
     };

@@ -58,7 +58,8 @@ pub enum Command {
     /// Print the JSON Schema of scenario files.
     Schema,
     /// Start one set of fakes (CA, Intune, NDES) with the reference connector as NDES's policy
-    /// module, print their URLs, and run until Ctrl-C.
+    /// module and an admin API, print their URLs, and run until Ctrl-C, SIGTERM or
+    /// `POST /shutdown` (see docs/serve.md).
     Serve(serve::ServeArgs),
     /// Explain an event (20502, CRPVerifyMetric_Failure), a diagnostic code (0x409, 1033,
     /// CRPSCEPSigningCert_NotFound), an event with its code (`20502 0x409`), or one of Intune's
@@ -116,7 +117,22 @@ pub fn run(cli: Cli) -> u8 {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e:#}");
-                EXIT_FAILED
+                // A start time or option serve refuses is bad input; anything else a failure.
+                if e.chain().any(|c| {
+                    matches!(
+                        c.downcast_ref::<crate::serve::ServeError>(),
+                        Some(
+                            crate::serve::ServeError::Clock(_)
+                                | crate::serve::ServeError::Option(_)
+                        )
+                    ) || c
+                        .downcast_ref::<crate::serve::clock::ClockError>()
+                        .is_some()
+                }) {
+                    EXIT_USAGE
+                } else {
+                    EXIT_FAILED
+                }
             }
         },
         Command::Load(args) => load::load(args),

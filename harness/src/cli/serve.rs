@@ -1,39 +1,64 @@
-//! `connector-harness serve`: one set of fakes and the reference connector (as NDES's policy
-//! module), running until Ctrl-C, for vendors and outside SCEP clients to talk to.
+//! `connector-harness serve`: the command line of [`crate::serve`]. Parses the flags, prints
+//! the URLs (and writes them to `--urls-file`), and runs until Ctrl-C (SIGINT), SIGTERM or
+//! the admin API's `POST /shutdown` — each of which stops the connector and flushes the event
+//! file before exiting.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
-use serde_json::json;
 
-use crate::connector::{Connector, ConnectorConfig, RetryPolicy};
-use crate::contract::intune::admin;
-use crate::event::Sink;
-use crate::fakes::ca::{CaConfig, FakeCa};
-use crate::fakes::intune::{FakeIntune, IntuneConfig};
-use crate::fakes::ndes::{FakeNdes, NdesConfig};
-use crate::sim::{Clock, Rng, DEFAULT_EPOCH};
+use crate::serve::clock::{start_time, ClockMode};
+use crate::serve::{Serve, ServeOptions, Urls, DEFAULT_HISTORY};
 
 /// Arguments of `serve`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// Address to listen on (loopback unless you say otherwise).
+    /// Address every port listens on: the CA, Intune, NDES and the admin API (loopback unless
+    /// you say otherwise).
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
-    /// Also write the URLs as JSON to this file (written once every fake is listening).
+    /// Also write the URLs as JSON to this file (written once every port is listening).
     #[arg(long)]
     pub urls_file: Option<PathBuf>,
-    /// Write the event stream as JSON Lines to this file at shutdown.
+    /// Write the event stream as JSON Lines to this file, record by record as they happen
+    /// (flushed to disk when serve stops).
     #[arg(long)]
     pub events: Option<PathBuf>,
     /// Seed of serials, challenges and nonces.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Scenario clock at start (RFC 3339).
+    /// Scenario clock at start: `now` or an RFC 3339 time from 1970-01-01T00:00:00Z to
+    /// 9899-12-31T23:59:59.999Z.
+    #[arg(long, default_value = "now")]
+    pub start_time: String,
+    /// How the scenario clock moves on its own: `wall` (with wall time) or `frozen` (only
+    /// through the admin API).
+    #[arg(long, value_enum, default_value_t = ClockMode::Wall)]
+    pub clock: ClockMode,
+    /// Serve HTTPS on every port (plain HTTP still answers), with a certificate from the test
+    /// CA for the bind address and `localhost`.
     #[arg(long)]
-    pub start_time: Option<String>,
+    pub tls: bool,
+    /// Another name (DNS or IP) for the TLS certificate (repeatable).
+    #[arg(long = "tls-name", value_name = "NAME", requires = "tls")]
+    pub tls_names: Vec<String>,
+    /// Write the CA a client should trust (the test root, PEM) to this file. With --tls and
+    /// no path, serve writes it to a temporary folder and prints where.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Entries each history keeps (CA journal and certificates, NDES requests, Intune calls,
+    /// uploads, challenges, transactions); the oldest are forgotten beyond it.
+    #[arg(long, default_value_t = DEFAULT_HISTORY)]
+    pub history: usize,
+    /// Do not print each event to stderr.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Plug this connector into NDES instead of the reference model: a command run with
+    /// `sh -c`, speaking the connector-under-test protocol on stdin and stdout
+    /// (docs/vendor-contract.md): the same seam `run` drives.
+    #[arg(long, value_name = "COMMAND")]
+    pub connector_cmd: Option<String>,
 }
 
 /// Runs `serve`; returns the exit code.
@@ -45,117 +70,118 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     runtime.block_on(serve_async(args))
 }
 
-async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
-    let start = match &args.start_time {
-        Some(t) => crate::sim::parse_time(t)
-            .with_context(|| format!("--start-time `{t}` is not RFC 3339"))?,
-        None => DEFAULT_EPOCH,
-    };
-    let clock = Clock::new(start);
-    let rng = Rng::new(args.seed);
-    let sink = Sink::new(clock.clone());
-    let ca = FakeCa::start(
-        CaConfig {
-            bind: args.bind,
-            ..CaConfig::default()
-        },
-        clock.clone(),
-        rng.fork("ca"),
-    )
-    .await
-    .context("starting the fake CA")?;
-    let intune = FakeIntune::start(IntuneConfig::default(), clock.clone(), rng.fork("intune"))
-        .await
-        .context("starting the fake Intune service")?;
-    let day = time::Duration::days(1);
-    let store_dir = tempfile::Builder::new()
-        .prefix("connector-store-")
-        .tempdir()
-        .context("creating the registration store directory")?;
-    let signing =
-        crate::pki::unb64(&intune.signing_certificate().certificate).map_err(anyhow::Error::msg)?;
-    crate::provision::provision(
-        store_dir.path(),
-        &crate::provision::StoreSetup {
-            condition: crate::provision::StoreCondition::Present,
-            not_before: start.saturating_sub(day),
-            not_after: start.saturating_add(day * 365),
-            signing_certificate: true,
-            crp_encryption_certificate: true,
-        },
-        &signing,
-    )?;
-    let config = ConnectorConfig {
-        discovery_url: intune.discovery_url(),
-        store_dir: store_dir.path().to_path_buf(),
-        ca_url: ca.url().to_string(),
-        ca_name: CaConfig::default().name,
-        retry: RetryPolicy {
-            timeout: std::time::Duration::from_secs(5),
-            ..RetryPolicy::default()
-        },
-        renewal_window: day * 30,
-        batch_size: 100,
-        ra_certificate: false,
-        scep_template: "IntuneDevice".into(),
-        bugs: Default::default(),
-    };
-    let (time, log) = crate::connector::env::in_process(&clock, &sink);
-    let connector = Connector::new(config, log, time);
-    connector.start().await;
-    let ndes_config = NdesConfig {
+fn options(args: &ServeArgs) -> anyhow::Result<ServeOptions> {
+    let start = start_time(Some(&args.start_time)).context("--start-time")?;
+    Ok(ServeOptions {
         bind: args.bind,
-        ca_url: ca.url().to_string(),
-        ca_name: CaConfig::default().name,
-        timeout: std::time::Duration::from_secs(5),
-        ..NdesConfig::default()
-    };
-    let ndes = FakeNdes::start(ndes_config, Arc::new(connector.clone()), rng.fork("ndes"))
-        .await
-        .context("starting the fake NDES")?;
+        seed: args.seed,
+        clock: args.clock,
+        events: args.events.clone(),
+        echo_events: !args.quiet,
+        tls: args.tls,
+        tls_names: args.tls_names.clone(),
+        ca_file: args.ca_file.clone(),
+        history: args.history,
+        connector: match &args.connector_cmd {
+            Some(cmd) => crate::run::under_test::Choice::Command(cmd.clone()),
+            None => crate::run::under_test::Choice::Reference,
+        },
+        ..ServeOptions::at(start)
+    })
+}
 
-    let urls = json!({
-        "ca": ca.url(),
-        "intune": intune.url(),
-        "ndes": ndes.url(),
-        "intune_discovery": intune.discovery_url(),
-        "mint_challenge": format!("{}{}", intune.url(), admin::CHALLENGES),
-    });
-    println!("fake CA      {}", ca.url());
-    println!("fake Intune  {}", intune.url());
-    println!("fake NDES    {}", ndes.url());
+fn print_urls(urls: &Urls) {
+    println!("fake CA      {}", urls.ca);
+    println!("fake Intune  {}", urls.intune);
+    println!("fake NDES    {}", urls.ndes);
+    println!("admin API    {}", urls.admin);
+    println!("events       {}", urls.events_file.display());
+    if let Some(ca) = &urls.ca_file {
+        println!("trust        {}", ca.display());
+    }
+    let cacert = urls
+        .ca_file
+        .as_ref()
+        .map(|p| format!(" --cacert {}", p.display()))
+        .unwrap_or_default();
     println!(
-        "\nMint a SCEP challenge:\n  curl -s -X POST {}{} -H 'content-type: application/json' -d '{{\"deviceId\":\"device-1\",\"userId\":\"user-1\"}}'",
-        intune.url(),
-        admin::CHALLENGES
+        "\nMint a SCEP challenge:\n  curl -s{cacert} -X POST {}/challenges -H 'content-type: application/json' -d '{{\"deviceId\":\"device-1\",\"userId\":\"user-1\"}}'",
+        urls.admin
     );
-    println!("\nPress Ctrl-C to stop.");
-    if let Some(path) = &args.urls_file {
-        std::fs::write(path, serde_json::to_string_pretty(&urls)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
+    println!("Follow the events:\n  curl -sN{cacert} {}", urls.events);
+    println!(
+        "\nStop with Ctrl-C, SIGTERM or POST {}/shutdown.",
+        urls.admin
+    );
+}
+
+/// Writes `text` to `path` whole: a reader polling for the file never sees half of it.
+fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// SIGINT and SIGTERM, listened to from before serve says it is ready: a signal sent as soon
+/// as the URLs file appears must stop serve cleanly, not kill it.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> anyhow::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
 
-    let mut shown = 0;
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = tick.tick() => {
-                let records = sink.records();
-                for r in &records[shown..] {
-                    eprintln!("event {} {} {} {}", r.event.id(), r.event.name(), r.code, r.details.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "));
-                }
-                shown = records.len();
+    /// The first signal's name.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
             }
         }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
     }
-    connector.stop().await;
-    if let Some(path) = &args.events {
-        std::fs::write(path, crate::event::to_jsonl(&sink.records()))
-            .with_context(|| format!("writing {}", path.display()))?;
+}
+
+async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
+    let opts = options(&args)?;
+    let mut signals = Signals::listen()?;
+    let serve = Serve::start(opts).await?;
+    let urls = serve.urls();
+    print_urls(&urls);
+    if let Some(path) = &args.urls_file {
+        write_whole(path, &(serde_json::to_string_pretty(&urls)? + "\n"))?;
     }
-    ndes.shutdown().await;
-    intune.shutdown().await;
-    ca.shutdown().await;
+    let why = tokio::select! {
+        signal = signals.next() => signal,
+        _ = serve.stopped() => "POST /shutdown",
+    };
+    eprintln!("stopping ({why})");
+    let stopped = serve.shutdown().await?;
+    match &args.events {
+        Some(path) => eprintln!("{} events in {}", stopped.records, path.display()),
+        None => eprintln!("{} events (no --events file)", stopped.records),
+    }
     Ok(super::EXIT_OK)
 }

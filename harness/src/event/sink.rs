@@ -57,6 +57,8 @@ pub fn check_contract(
 #[derive(Default)]
 struct State {
     records: Vec<EventRecord>,
+    /// Records written so far, drained ones included: the last sequence number.
+    written: u64,
     violations: Vec<ContractViolation>,
     /// Why each event was written, when the writer said (kept beside the stream, not in it).
     causes: Vec<String>,
@@ -116,8 +118,9 @@ impl Sink {
             state.violations.push(v.clone());
             return Err(v);
         }
+        state.written = state.written.saturating_add(1);
         let record = EventRecord {
-            sequence: state.records.len() as u64 + 1,
+            sequence: state.written,
             time: self.clock.now(),
             event,
             code,
@@ -127,9 +130,15 @@ impl Sink {
         Ok(record)
     }
 
-    /// A copy of the stream so far.
+    /// A copy of the stream so far (since the last [`Sink::drain`]).
     pub fn records(&self) -> Vec<EventRecord> {
         self.lock().records.clone()
+    }
+
+    /// Takes the records written since the last drain, in order, so that a long-running owner
+    /// (`serve`) can keep them elsewhere; sequence numbers go on counting.
+    pub fn drain(&self) -> Vec<EventRecord> {
+        std::mem::take(&mut self.lock().records)
     }
 
     /// Contract violations seen so far.
@@ -186,6 +195,27 @@ mod tests {
                 .contains("does not carry the detail `device_id`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn drained_records_leave_and_sequence_numbers_go_on() {
+        let sink = Sink::new(Clock::default());
+        let emit = || {
+            sink.emit(
+                EventId::StartedConnectorService,
+                DiagnosticCode::Success,
+                Details::new(),
+            )
+            .unwrap()
+        };
+        emit();
+        emit();
+        let first: Vec<u64> = sink.drain().iter().map(|r| r.sequence).collect();
+        assert_eq!(first, [1, 2]);
+        assert!(sink.records().is_empty());
+        emit();
+        let second: Vec<u64> = sink.drain().iter().map(|r| r.sequence).collect();
+        assert_eq!(second, [3]);
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl Core {
             serial,
             outcome: outcome.into(),
         };
-        lock(&self.store).journal.push(entry);
+        lock(&self.store).log(entry);
     }
 
     /// Strikes the switchboard for one call; `Some` is the faulted answer.
@@ -271,7 +271,7 @@ impl Core {
                 .collect(),
             not_after: format_time(not_after),
         };
-        lock(&self.store).issued.push(Record {
+        lock(&self.store).keep(Record {
             serial_bytes: serial,
             cert: issued,
         });

@@ -109,7 +109,7 @@ async fn chain(State(s): State<Arc<Core>>) -> Response {
 }
 
 async fn journal(State(s): State<Arc<Core>>) -> Response {
-    let journal = lock(&s.store).journal.clone();
+    let journal: Vec<_> = lock(&s.store).journal.iter().cloned().collect();
     (StatusCode::OK, Json(journal)).into_response()
 }
 

@@ -46,7 +46,7 @@ use crate::contract::ca::{ErrorBody, IssueRequest, CLIENT_CERT_HEADER};
 #[cfg(doc)]
 use crate::contract::fault::Scope;
 use crate::contract::fault::{CaOp, Fault, FaultKind, FaultTarget, Scope as FaultScope};
-use crate::fakes::server::{Incidents, Limits, Server};
+use crate::fakes::server::{Incidents, Limits, Server, Tls};
 use crate::fakes::signer::Signer;
 use crate::fakes::switchboard::Switchboard;
 use crate::fakes::FakeError;
@@ -152,7 +152,15 @@ pub struct CaConfig {
     pub templates: Vec<Template>,
     /// Bounds on peers.
     pub limits: Limits,
+    /// HTTPS as well as plain HTTP on the port (see [`Tls`]).
+    pub tls: Option<Tls>,
+    /// Most calls kept in the journal and most issued certificates remembered; beyond it the
+    /// oldest are forgotten (a forgotten serial is `not_found`) and counted.
+    pub history: usize,
 }
+
+/// The default [`CaConfig::history`]: far beyond any scenario.
+pub const CA_HISTORY: usize = 100_000;
 
 impl Default for CaConfig {
     /// Microsoft CA `TEST-ISSUING-CA` on 127.0.0.1 with templates `IntuneUser` and
@@ -167,6 +175,8 @@ impl Default for CaConfig {
                 Template::new("IntuneDevice", 365),
             ],
             limits: Limits::default(),
+            tls: None,
+            history: CA_HISTORY,
         }
     }
 }
@@ -186,6 +196,7 @@ pub struct FakeCa {
     server: tokio::sync::Mutex<Option<Server>>,
     addr: SocketAddr,
     limits: Limits,
+    tls: Option<Tls>,
     incidents: Incidents,
     url: String,
 }
@@ -205,17 +216,18 @@ impl FakeCa {
             signer: Signer::issuing_ca()?,
             switchboard: Switchboard::default(),
             ra_der: DIGICERT_RA.cert_der()?,
-            store: Mutex::new(Default::default()),
+            store: Mutex::new(store::Store::new(config.history)),
         });
         let incidents = Incidents::default();
         let want = SocketAddr::new(config.bind, 0);
-        let server = open_server(&core, want, config.limits, &incidents).await?;
+        let server = open_server(&core, want, config.limits, &config.tls, &incidents).await?;
         let addr = server.addr();
         Ok(FakeCa {
             core,
             server: tokio::sync::Mutex::new(Some(server)),
             addr,
             limits: config.limits,
+            tls: config.tls,
             incidents,
             url: format!("http://{addr}"),
         })
@@ -286,8 +298,16 @@ impl FakeCa {
                 *server = None;
             }
             (false, None) => {
-                *server =
-                    Some(open_server(&self.core, self.addr, self.limits, &self.incidents).await?);
+                *server = Some(
+                    open_server(
+                        &self.core,
+                        self.addr,
+                        self.limits,
+                        &self.tls,
+                        &self.incidents,
+                    )
+                    .await?,
+                );
             }
             _ => {}
         }
@@ -306,12 +326,19 @@ impl FakeCa {
         lock(&self.core.templates).retain(|t| t.name != name);
     }
 
-    /// Every call received, in order.
+    /// Every call received, in order (the most recent [`CaConfig::history`]).
     pub fn journal(&self) -> Vec<CaJournalEntry> {
-        lock(&self.core.store).journal.clone()
+        lock(&self.core.store).journal.iter().cloned().collect()
     }
 
-    /// Every certificate issued, in order, with its revocation state.
+    /// How many calls and certificates were forgotten because of [`CaConfig::history`].
+    pub fn forgotten(&self) -> (u64, u64) {
+        let store = lock(&self.core.store);
+        (store.journal_dropped, store.issued_dropped)
+    }
+
+    /// Every certificate issued, in order, with its revocation state (the most recent
+    /// [`CaConfig::history`]).
     pub fn issued(&self) -> Vec<IssuedCert> {
         lock(&self.core.store)
             .issued
@@ -342,14 +369,16 @@ async fn open_server(
     core: &Arc<Core>,
     addr: SocketAddr,
     limits: Limits,
+    tls: &Option<Tls>,
     incidents: &Incidents,
 ) -> Result<Server, FakeError> {
-    Server::bind(
+    Server::bind_with_tls(
         addr,
         http::router(core.clone()),
         "CA",
         limits,
         incidents.clone(),
+        tls.clone(),
     )
     .await
     .map_err(|source| FakeError::Bind { addr, source })

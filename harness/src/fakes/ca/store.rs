@@ -1,7 +1,8 @@
 //! The CA's one store: the certificates it issued (with their revocation state), the serials it
-//! has handed out, its journal of calls and its CRL counter.
+//! has handed out, its journal of calls and its CRL counter. The journal and the certificates
+//! are bounded: beyond [`super::CaConfig::history`] the oldest are forgotten and counted.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use time::OffsetDateTime;
 
@@ -36,16 +37,53 @@ pub(super) struct Record {
     pub cert: IssuedCert,
 }
 
-#[derive(Default)]
 pub(super) struct Store {
-    pub issued: Vec<Record>,
+    pub issued: VecDeque<Record>,
     /// Serials drawn, including those of certificates still being signed.
     pub serials: HashSet<Vec<u8>>,
-    pub journal: Vec<CaJournalEntry>,
+    pub journal: VecDeque<CaJournalEntry>,
     pub crl_number: u64,
+    /// Most journal entries and certificates kept.
+    pub history: usize,
+    /// Journal entries forgotten because of the bound.
+    pub journal_dropped: u64,
+    /// Certificates forgotten because of the bound.
+    pub issued_dropped: u64,
 }
 
 impl Store {
+    pub fn new(history: usize) -> Store {
+        Store {
+            issued: VecDeque::new(),
+            serials: HashSet::new(),
+            journal: VecDeque::new(),
+            crl_number: 0,
+            history: history.max(1),
+            journal_dropped: 0,
+            issued_dropped: 0,
+        }
+    }
+
+    /// Journals one call, forgetting the oldest beyond the bound.
+    pub fn log(&mut self, entry: CaJournalEntry) {
+        if self.journal.len() >= self.history {
+            self.journal.pop_front();
+            self.journal_dropped = self.journal_dropped.saturating_add(1);
+        }
+        self.journal.push_back(entry);
+    }
+
+    /// Keeps an issued certificate, forgetting the oldest beyond the bound (its serial too).
+    pub fn keep(&mut self, record: Record) {
+        if self.issued.len() >= self.history {
+            if let Some(old) = self.issued.pop_front() {
+                self.serials.remove(&old.serial_bytes);
+            }
+            self.issued_dropped = self.issued_dropped.saturating_add(1);
+        }
+        self.issued.push_back(record);
+    }
+
     pub fn find_mut(&mut self, serial: &str) -> Option<&mut Record> {
         self.issued.iter_mut().find(|r| r.cert.serial == serial)
     }

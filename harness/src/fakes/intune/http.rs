@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -27,6 +27,7 @@ use crate::contract::intune::{
     pkcs, revocation, transport, Discovery, ODataValue, ScepErrorCode, Service, ServiceEndpoint,
     DISCOVERY_PATH,
 };
+use crate::fakes::server::Transport;
 use crate::fakes::signer::MALFORMED_BODY;
 use crate::sim::format_time;
 
@@ -141,13 +142,21 @@ fn operation(service: Service, op: &str) -> Option<IntuneOp> {
     })
 }
 
-async fn discovery(State(s): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+async fn discovery(
+    State(s): State<Arc<Inner>>,
+    transport: Option<Extension<Transport>>,
+    headers: HeaderMap,
+) -> Response {
     let resp = match check_discovery(&headers) {
         Err(r) => r.response(),
         Ok(()) => match s.switchboard.strike(IntuneOp::Discovery) {
             Some(strike) => s.fault_answer(IntuneOp::Discovery, None, strike).await,
             None => {
-                let base = s.base_url();
+                let mut base = s.base_url();
+                // Name each service in the scheme the caller reached discovery with.
+                if let Some(Extension(Transport::Https)) = transport {
+                    base = base.replacen("http://", "https://", 1);
+                }
                 ok(Discovery {
                     value: Service::ALL
                         .iter()

@@ -47,7 +47,7 @@ use crate::contract::intune::pkcs::{CaRequest, PkcsParameters, REQUEST_TYPE};
 use crate::contract::intune::registration::{RenewRequest, RenewResponse, SigningCertificate};
 use crate::contract::intune::revocation::RevocationRequest;
 use crate::contract::intune::transport;
-use crate::fakes::server::{Incidents, Limits, Server};
+use crate::fakes::server::{Incidents, Limits, Server, Tls};
 use crate::fakes::signer::{draw_serial, whole_seconds, SignSpec, Signable, Signer};
 use crate::fakes::switchboard::Switchboard;
 use crate::fakes::FakeError;
@@ -70,6 +70,9 @@ pub struct IntuneConfig {
     pub limits: Limits,
     /// Bounds on what the service remembers.
     pub history: History,
+    /// HTTPS as well as plain HTTP on the port (see [`Tls`]); discovery then names each
+    /// service with the scheme the caller used.
+    pub tls: Option<Tls>,
 }
 
 impl Default for IntuneConfig {
@@ -80,6 +83,7 @@ impl Default for IntuneConfig {
             profiles: vec![ScepProfile::default_profile()],
             limits: Limits::default(),
             history: History::default(),
+            tls: None,
         }
     }
 }
@@ -353,12 +357,13 @@ impl FakeIntune {
         });
         let incidents = Incidents::default();
         let bind = SocketAddr::new(config.bind, 0);
-        let server = Server::bind(
+        let server = Server::bind_with_tls(
             bind,
             http::router(inner.clone()),
             "Intune",
             config.limits,
             incidents.clone(),
+            config.tls,
         )
         .await
         .map_err(|source| FakeError::Bind { addr: bind, source })?;

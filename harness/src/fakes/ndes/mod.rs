@@ -14,6 +14,7 @@ mod ca_client;
 mod http;
 mod pki_operation;
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,7 +25,7 @@ use x509_cert::Certificate;
 use crate::contract::ca::ca_paths;
 use crate::contract::fault::NdesOp;
 use crate::contract::policy::PolicyModule;
-use crate::fakes::server::{Incidents, Limits, Server};
+use crate::fakes::server::{Incidents, Limits, Server, Tls};
 use crate::fakes::switchboard::Switchboard;
 use crate::fixtures::{FixtureError, ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
 use crate::scep::{FailInfo, MessageType};
@@ -81,7 +82,15 @@ pub struct NdesConfig {
     pub limits: Limits,
     /// What GetCACaps advertises.
     pub capabilities: Capabilities,
+    /// HTTPS as well as plain HTTP on the port (see [`Tls`]).
+    pub tls: Option<Tls>,
+    /// Most requests kept in [`FakeNdes::requests`]; beyond it the oldest are forgotten and
+    /// counted ([`FakeNdes::requests_dropped`]).
+    pub history: usize,
 }
+
+/// The default [`NdesConfig::history`]: far beyond any scenario.
+pub const NDES_HISTORY: usize = 100_000;
 
 impl Default for NdesConfig {
     fn default() -> Self {
@@ -92,6 +101,8 @@ impl Default for NdesConfig {
             timeout: Duration::from_secs(5),
             limits: Limits::default(),
             capabilities: Capabilities::default(),
+            tls: None,
+            history: NDES_HISTORY,
         }
     }
 }
@@ -181,7 +192,14 @@ pub(crate) struct Core {
     pub switchboard: Switchboard<NdesOp>,
     pub ra: RaKeys,
     pub http: reqwest::Client,
-    pub records: Mutex<Vec<NdesRequestRecord>>,
+    pub records: Mutex<Records>,
+}
+
+/// The bounded history of requests.
+#[derive(Default)]
+pub(crate) struct Records {
+    kept: VecDeque<NdesRequestRecord>,
+    dropped: u64,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -196,7 +214,12 @@ impl Core {
         transaction_id: Option<String>,
         outcome: NdesOutcome,
     ) {
-        lock(&self.records).push(NdesRequestRecord {
+        let mut records = lock(&self.records);
+        if records.kept.len() >= self.config.history.max(1) {
+            records.kept.pop_front();
+            records.dropped = records.dropped.saturating_add(1);
+        }
+        records.kept.push_back(NdesRequestRecord {
             operation,
             message_type,
             transaction_id,
@@ -244,6 +267,7 @@ impl FakeNdes {
             .map_err(|e| NdesError::Client(e.to_string()))?;
         let bind = SocketAddr::new(config.bind, 0);
         let limits = config.limits;
+        let tls = config.tls.clone();
         let core = Arc::new(Core {
             config,
             policy,
@@ -251,15 +275,16 @@ impl FakeNdes {
             switchboard: Switchboard::default(),
             ra,
             http,
-            records: Mutex::new(Vec::new()),
+            records: Mutex::new(Records::default()),
         });
         let incidents = Incidents::default();
-        let server = Server::bind(
+        let server = Server::bind_with_tls(
             bind,
             http::router(core.clone()),
             "NDES",
             limits,
             incidents.clone(),
+            tls,
         )
         .await?;
         Ok(FakeNdes {
@@ -284,9 +309,14 @@ impl FakeNdes {
         &self.core.switchboard
     }
 
-    /// Every request received so far, in order.
+    /// Every request received so far, in order (the most recent [`NdesConfig::history`]).
     pub fn requests(&self) -> Vec<NdesRequestRecord> {
-        lock(&self.core.records).clone()
+        lock(&self.core.records).kept.iter().cloned().collect()
+    }
+
+    /// Requests forgotten because of [`NdesConfig::history`].
+    pub fn requests_dropped(&self) -> u64 {
+        lock(&self.core.records).dropped
     }
 
     /// Internal failures of NDES (each one a harness error).
