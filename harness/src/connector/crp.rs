@@ -51,13 +51,7 @@ fn noted(a: &Answer) -> Result<(), Failure> {
 impl Connector {
     async fn who(&self, transaction_id: &str) -> Details {
         let mut d = Details::new().with(Detail::TransactionId, transaction_id);
-        if let Some((device, user)) = self
-            .state()
-            .await
-            .scep_subjects
-            .get(transaction_id)
-            .cloned()
-        {
+        if let Some((device, user)) = self.state().await.scep_subjects.get(transaction_id) {
             d.insert(Detail::DeviceId, device);
             if !user.is_empty() {
                 d.insert(Detail::UserId, user);
@@ -73,8 +67,17 @@ impl Connector {
         ]
     }
 
-    /// Verifies a SCEP request's challenge with the Certificate Registration Point.
+    /// Verifies a SCEP request's challenge with the Certificate Registration Point. A refused
+    /// transaction ends here: NDES will not notify it.
     pub async fn verify_challenge(&self, transaction_id: &str, csr_der: &[u8]) -> Decision {
+        let decision = self.verify_with_crp(transaction_id, csr_der).await;
+        if matches!(decision, Decision::Refuse { .. }) {
+            self.state().await.scep_subjects.forget(transaction_id);
+        }
+        decision
+    }
+
+    async fn verify_with_crp(&self, transaction_id: &str, csr_der: &[u8]) -> Decision {
         // Until Intune names the device, the request's subject is the best account of it.
         if let Some(cn) = crate::pki::read_csr(csr_der)
             .ok()
@@ -83,7 +86,7 @@ impl Connector {
             self.state()
                 .await
                 .scep_subjects
-                .insert(transaction_id.into(), (cn, String::new()));
+                .remember(transaction_id, cn, String::new());
         }
         let Some(signing) = self.store.signing_certificate() else {
             let d = self.who(transaction_id).await.with(
@@ -123,7 +126,7 @@ impl Connector {
                     self.state()
                         .await
                         .scep_subjects
-                        .insert(transaction_id.into(), (device.clone(), user));
+                        .remember(transaction_id, device.clone(), user);
                 }
                 self.judge(&answer, called.attempts)
             }
@@ -172,8 +175,14 @@ impl Connector {
         }
     }
 
-    /// Notifies the Certificate Registration Point of the issuance outcome.
+    /// Notifies the Certificate Registration Point of the issuance outcome; the transaction
+    /// ends here.
     pub async fn notify_outcome(&self, transaction_id: &str, csr_der: &[u8], outcome: Issued) {
+        self.notify_crp(transaction_id, csr_der, outcome).await;
+        self.state().await.scep_subjects.forget(transaction_id);
+    }
+
+    async fn notify_crp(&self, transaction_id: &str, csr_der: &[u8], outcome: Issued) {
         let d = self.who(transaction_id).await;
         let Some(signing) = self.store.signing_certificate() else {
             // Verification would have refused without it; nothing to notify with.

@@ -20,9 +20,9 @@ mod registration;
 mod remedy;
 mod revoke;
 mod store;
+mod subjects;
 mod transfer;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -89,7 +89,7 @@ pub(crate) struct State {
     key: Option<crate::pki::RsaKey>,
     pkcs_outbox: Vec<CaRequestResult>,
     revoke_outbox: Vec<RevocationResult>,
-    scep_subjects: HashMap<String, (String, String)>,
+    scep_subjects: subjects::Subjects,
     /// Requests the `lose_one` bug dropped.
     lost: Vec<String>,
 }
