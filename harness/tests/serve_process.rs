@@ -212,3 +212,41 @@ fn an_outside_connector_that_cannot_start_stops_serve_with_its_stderr() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("no licence"), "{err}");
 }
+
+/// `--capabilities`: GetCACaps answers as a Windows NDES by default, RFC 8894's modern answer
+/// with `rfc8894`; anything else is refused with the choices.
+#[test]
+fn capabilities_choose_what_getcacaps_answers() {
+    let rt = runtime();
+    for (flag, has, lacks) in [
+        (None, "DES3", "SCEPStandard"),
+        (Some("rfc8894"), "SCEPStandard", "DES3"),
+    ] {
+        let mut args = vec![];
+        if let Some(f) = flag {
+            args.extend(["--capabilities", f]);
+        }
+        let mut serve = Process::spawn(&args);
+        let urls = serve.urls();
+        let caps = rt.block_on(async {
+            serve_support::http()
+                .get(format!("{}?operation=GetCACaps", urls.ndes))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        });
+        assert!(
+            caps.contains(has) && !caps.contains(lacks),
+            "{flag:?}: {caps}"
+        );
+        serve.signal("TERM");
+        serve.wait();
+    }
+    let mut serve = Process::spawn(&["--capabilities", "modern"]);
+    let (code, err) = serve.wait();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("rfc8894"), "{err}");
+}

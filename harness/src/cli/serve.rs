@@ -54,11 +54,24 @@ pub struct ServeArgs {
     /// Do not print each event to stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// What NDES's GetCACaps advertises: `ndes` (as a Windows NDES answers: SHA-1/256/512,
+    /// DES3, no AES) or `rfc8894` (AES, SCEPStandard; single DES refused).
+    #[arg(long, value_enum, default_value_t = CapabilitiesArg::Ndes)]
+    pub capabilities: CapabilitiesArg,
     /// Plug this connector into NDES instead of the reference model: a command run with
     /// `sh -c`, speaking the connector-under-test protocol on stdin and stdout
     /// (docs/vendor-contract.md): the same seam `run` drives.
     #[arg(long, value_name = "COMMAND")]
     pub connector_cmd: Option<String>,
+}
+
+/// `--capabilities`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapabilitiesArg {
+    /// As a Windows NDES answers.
+    Ndes,
+    /// RFC 8894's modern answer.
+    Rfc8894,
 }
 
 /// Runs `serve`; returns the exit code.
@@ -82,6 +95,10 @@ fn options(args: &ServeArgs) -> anyhow::Result<ServeOptions> {
         tls_names: args.tls_names.clone(),
         ca_file: args.ca_file.clone(),
         history: args.history,
+        capabilities: match args.capabilities {
+            CapabilitiesArg::Ndes => crate::fakes::ndes::Capabilities::Ndes,
+            CapabilitiesArg::Rfc8894 => crate::fakes::ndes::Capabilities::Rfc8894,
+        },
         connector: match &args.connector_cmd {
             Some(cmd) => crate::run::under_test::Choice::Command(cmd.clone()),
             None => crate::run::under_test::Choice::Reference,

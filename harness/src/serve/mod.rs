@@ -39,7 +39,7 @@ use crate::contract::intune::admin as intune_admin;
 use crate::event::Sink;
 use crate::fakes::ca::{CaConfig, FakeCa};
 use crate::fakes::intune::{FakeIntune, History, IntuneConfig};
-use crate::fakes::ndes::{FakeNdes, NdesConfig};
+use crate::fakes::ndes::{Capabilities, FakeNdes, NdesConfig};
 use crate::fakes::server::{Incidents, Limits, Server};
 use crate::run::under_test::{self, Choice, Config, ConnectorUnderTest, Failure};
 use crate::sim::{Clock, Rng};
@@ -80,6 +80,8 @@ pub struct ServeOptions {
     /// Idle time after which the admin API closes a connection; `None` (the default): never,
     /// so that an event follower, which sends nothing after its request, is never cut off.
     pub admin_idle: Option<Duration>,
+    /// What NDES's GetCACaps advertises.
+    pub capabilities: Capabilities,
     /// The connector NDES asks and `POST /sync` drives: the reference model, or an outside
     /// process speaking the connector-under-test protocol (`--connector-cmd`).
     pub connector: Choice,
@@ -100,6 +102,7 @@ impl ServeOptions {
             ca_file: None,
             history: DEFAULT_HISTORY,
             admin_idle: None,
+            capabilities: Capabilities::Ndes,
             connector: Choice::Reference,
         }
     }
@@ -338,6 +341,7 @@ impl Serve {
                 timeout: Duration::from_secs(5),
                 tls: server_tls.clone(),
                 history: h,
+                capabilities: opts.capabilities,
                 ..NdesConfig::default()
             },
             connector.policy(),
