@@ -92,6 +92,16 @@ fn unknown_fault_target() {
 }
 
 #[test]
+fn times_on_a_fault_that_no_call_counts_down() {
+    // A missing RA certificate is not a call: nothing would count `times` down, so it would
+    // silently last until healed.
+    let e =
+        err("steps:\n  - start\n  - fault: {target: ndes.ra_signing, kind: missing, times: 1}\n");
+    assert_at(&e, 5, 5, "no call counts `times` down");
+    assert!(e.to_string().contains("heal"), "{e}");
+}
+
+#[test]
 fn fault_kind_that_does_not_apply() {
     let e = err("steps:\n  - start\n  - fault: {target: ca.issue, kind: missing}\n");
     assert_at(&e, 5, 5, "does not apply to `ca.issue`");

@@ -239,7 +239,36 @@ pub enum KindName {
     Answer,
 }
 
+/// Why a fault's `times` cannot be: the problem, and the fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadTimes {
+    /// What is wrong.
+    pub problem: &'static str,
+    /// What to write instead.
+    pub fix: &'static str,
+}
+
 impl KindName {
+    /// Whether `times` makes sense for this kind: a count of zero breaks nothing, and a kind
+    /// no call strikes (a closed port, a missing certificate) has nothing to count down.
+    pub fn check_times(self, times: Option<u32>) -> Result<(), BadTimes> {
+        match (self, times) {
+            (_, Some(0)) => Err(BadTimes {
+                problem: "`times: 0` breaks nothing",
+                fix: "leave `times` out to break every call until healed",
+            }),
+            (KindName::Unavailable, Some(_)) => Err(BadTimes {
+                problem: "an unavailable CA has its port closed: no calls reach it to be counted",
+                fix: "leave `times` out and `heal` it later",
+            }),
+            (KindName::Missing, Some(_)) => Err(BadTimes {
+                problem: "a missing RA certificate is not a call: no call counts `times` down",
+                fix: "leave `times` out and `heal` it later",
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Scenario spelling.
     pub fn name(self) -> &'static str {
         match self {

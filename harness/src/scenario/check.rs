@@ -267,19 +267,8 @@ fn check_step(
                 }
                 _ => {}
             }
-            if f.times == Some(0) {
-                return Err(src.at(
-                    loc,
-                    "`times: 0` breaks nothing",
-                    Some("leave `times` out to break every call until healed".into()),
-                ));
-            }
-            if f.kind == KindName::Unavailable && f.times.is_some() {
-                return Err(src.at(
-                    loc,
-                    "an unavailable CA has its port closed: no calls reach it to be counted",
-                    Some("leave `times` out and `heal` it later".into()),
-                ));
+            if let Err(bad) = f.kind.check_times(f.times) {
+                return Err(src.at(loc, bad.problem, Some(bad.fix.into())));
             }
             walk.faulted.insert(f.target);
         }

@@ -141,19 +141,11 @@ pub(crate) fn parse(b: &FaultBody) -> Result<(FaultTarget, Fault), AdminError> {
             AdminError::internal(format!("fault kind `{}` takes a value", k.name()))
         })?,
     };
-    let scope = match (b.times, kind) {
-        (Some(0), _) => {
-            return Err(AdminError::bad_request(
-                "`times: 0` breaks nothing: leave `times` out to break every call until healed",
-            ))
-        }
-        (Some(_), KindName::Unavailable) => {
-            return Err(AdminError::bad_request(
-                "an unavailable CA has its port closed: no calls reach it to be counted; leave `times` out and heal it later",
-            ))
-        }
-        (Some(n), _) => Scope::Times(n),
-        (None, _) => Scope::UntilHealed,
+    kind.check_times(b.times)
+        .map_err(|bad| AdminError::bad_request(format!("{}: {}", bad.problem, bad.fix)))?;
+    let scope = match b.times {
+        Some(n) => Scope::Times(n),
+        None => Scope::UntilHealed,
     };
     Ok((
         target,
@@ -323,6 +315,10 @@ mod tests {
             (
                 r#"{"target":"ca.issue","kind":"unavailable","times":1}"#,
                 "port closed",
+            ),
+            (
+                r#"{"target":"ndes.ra_signing","kind":"missing","times":1}"#,
+                "no call counts `times` down",
             ),
         ] {
             let e = parsed(json).unwrap_err();
