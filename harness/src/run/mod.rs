@@ -137,11 +137,23 @@ impl Outcome {
     }
 }
 
-/// One execution of a scenario: its stream (as snapshot YAML) and the problems found.
+/// What the fakes recorded in a run, beyond the event stream: for checks of their own (the
+/// property tests read the upload ledger and the issued certificates).
+#[derive(Clone, Debug, Default)]
+pub struct Recorded {
+    /// Intune's queues and upload ledger at the end of the run.
+    pub intune: crate::contract::intune::admin::IntuneState,
+    /// Every certificate the CA issued, with the digest of the request it was issued for.
+    pub issued: Vec<crate::fakes::ca::IssuedCert>,
+}
+
+/// One execution of a scenario: its stream (as snapshot YAML), the problems found and what the
+/// fakes recorded (`None` when the world could not be set up).
 struct Execution {
     events: Vec<EventRecord>,
     yaml: String,
     problems: Vec<String>,
+    recorded: Option<Recorded>,
 }
 
 async fn execute(scenario: &Scenario, seed: u64) -> Execution {
@@ -153,6 +165,7 @@ async fn execute(scenario: &Scenario, seed: u64) -> Execution {
                 events: Vec::new(),
                 yaml: String::new(),
                 problems: vec![e.to_string()],
+                recorded: None,
             }
         }
     };
@@ -161,12 +174,16 @@ async fn execute(scenario: &Scenario, seed: u64) -> Execution {
         problems.push(e.to_string());
     }
     let events = world.sink.records();
+    let recorded = Recorded {
+        intune: world.intune.state(),
+        issued: world.ca.issued(),
+    };
     problems.extend(check::check(
         &events,
         &world.sink.violations(),
         &scenario.expect,
-        &world.intune.state(),
-        &world.ca.issued(),
+        &recorded.intune,
+        &recorded.issued,
     ));
     for incident in world
         .ca
@@ -183,11 +200,21 @@ async fn execute(scenario: &Scenario, seed: u64) -> Execution {
         events,
         yaml,
         problems,
+        recorded: Some(recorded),
     }
 }
 
 /// Runs one scenario and checks it.
 pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions) -> Outcome {
+    run_recorded(scenario, file, options).await.0
+}
+
+/// [`run_scenario`], also returning what the fakes recorded in the (first) run.
+pub async fn run_recorded(
+    scenario: &Scenario,
+    file: &Path,
+    options: &RunOptions,
+) -> (Outcome, Option<Recorded>) {
     let started = Instant::now();
     let seed = options.seed.unwrap_or(scenario.seed);
     let first = execute(scenario, seed).await;
@@ -205,7 +232,7 @@ pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions
         Some(dir) => compare_snapshot(dir, &scenario.name, &first.yaml, options, &mut problems),
         None => (None, false),
     };
-    Outcome {
+    let outcome = Outcome {
         name: scenario.name.clone(),
         file: file.to_path_buf(),
         seed,
@@ -220,7 +247,8 @@ pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions
         events: first.events,
         snapshot_written,
         rerun: options.rerun.clone(),
-    }
+    };
+    (outcome, first.recorded)
 }
 
 fn compare_snapshot(
