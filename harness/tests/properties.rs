@@ -310,6 +310,26 @@ fn each_invariant_fails_on_its_own_damage() {
         [Invariant::Terminal]
     );
 
+    // The CA: a success it never saw, an enrolled device it issued to twice.
+    let mut r = recorded.clone();
+    r.issued.retain(|c| c.revoked);
+    assert!(caught(&outcome, &r, None).contains(&Invariant::CaAgrees));
+    let mut r = recorded.clone();
+    let phone = r
+        .issued
+        .iter()
+        .find(|c| c.subject_cn.as_deref() == Some(judged.plan.enrollments[0].device.as_str()))
+        .expect("the enrolled device's certificate")
+        .clone();
+    r.issued.push(connector_harness::fakes::ca::IssuedCert {
+        request_digest: "another request".into(),
+        ..phone
+    });
+    assert_eq!(caught(&outcome, &r, None), [Invariant::CaAgrees]);
+    let mut r = recorded.clone();
+    r.issued.iter_mut().for_each(|c| c.revoked = false);
+    assert_eq!(caught(&outcome, &r, None), [Invariant::CaAgrees]);
+
     // Determinism: a second stream that differs.
     let other = judged.yaml.replacen("seq: 2", "seq: 20", 1);
     assert_eq!(

@@ -34,6 +34,10 @@ pub enum Invariant {
     /// 20200 / 20202) before its final result, at most one success, and a 20300 for each
     /// result Intune kept.
     Terminal,
+    /// The stream's successes agree with the CA: every 20100 and 20600 names a certificate the
+    /// CA issued to that device, every 20200 one it revoked, and the CA issued to no enrolling
+    /// device more often than the policy module verified it (20500).
+    CaAgrees,
     /// Every enrollment that reaches the policy module has one verify event, the others none.
     Verify,
     /// At most one notify event per enrollment, and only after a successful verification.
@@ -59,6 +63,7 @@ impl Invariant {
             Invariant::Contradictory => "contradictory",
             Invariant::IssuedTwice => "issued-twice",
             Invariant::Terminal => "terminal",
+            Invariant::CaAgrees => "ca-agrees",
             Invariant::Verify => "verify",
             Invariant::Notify => "notify",
             Invariant::Lifecycle => "lifecycle",
@@ -117,6 +122,7 @@ pub fn check(plan: &Plan, runs: &Runs<'_>, force: bool) -> Vec<Violation> {
         Some(r) => {
             out.extend(exactly_once(plan, r));
             out.extend(terminal(events, r));
+            out.extend(ca_agrees(plan, events, r));
         }
         None => out.push(v(Invariant::HarnessChecks, "the world was not set up")),
     }
@@ -333,6 +339,78 @@ fn terminal(events: &[EventRecord], r: &Recorded) -> Vec<Violation> {
             Invariant::Terminal,
             format!("events name {queue:?} {id}, which Intune never queued"),
         ));
+    }
+    out
+}
+
+/// The stream against the CA's own record of what it issued and revoked.
+fn ca_agrees(plan: &Plan, events: &[EventRecord], r: &Recorded) -> Vec<Violation> {
+    let mut out = Vec::new();
+    fn issued_to<'a>(
+        r: &'a Recorded,
+        device: &'a str,
+    ) -> impl Iterator<Item = &'a connector_harness::fakes::ca::IssuedCert> + 'a {
+        r.issued
+            .iter()
+            .filter(move |c| c.subject_cn.as_deref() == Some(device))
+    }
+    for e in events {
+        let device = e.details.get(Detail::DeviceId).unwrap_or("");
+        let serial = e
+            .details
+            .get(Detail::SerialNumber)
+            .map(str::to_ascii_uppercase);
+        match e.event {
+            EventId::PkcsCertIssueSuccess if issued_to(r, device).next().is_none() => {
+                out.push(v(
+                    Invariant::CaAgrees,
+                    format!("{} but the CA issued nothing to {device}", shown(e)),
+                ));
+            }
+            EventId::CrpNotifyMetricSuccess
+                if !issued_to(r, device).any(|c| Some(c.serial.to_ascii_uppercase()) == serial) =>
+            {
+                out.push(v(
+                    Invariant::CaAgrees,
+                    format!(
+                        "{} names serial {serial:?}, which the CA did not issue to {device}",
+                        shown(e)
+                    ),
+                ));
+            }
+            EventId::RevokeCertSuccess
+                if !r
+                    .issued
+                    .iter()
+                    .any(|c| c.revoked && Some(c.serial.to_ascii_uppercase()) == serial) =>
+            {
+                out.push(v(
+                    Invariant::CaAgrees,
+                    format!("{} but the CA has not revoked serial {serial:?}", shown(e)),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let mut devices: Vec<&str> = plan.enrollments.iter().map(|e| e.device.as_str()).collect();
+    devices.sort_unstable();
+    devices.dedup();
+    for device in devices {
+        let certificates = issued_to(r, device).count();
+        let other = format!("{device}-other");
+        let verified = events
+            .iter()
+            .filter(|e| e.event == EventId::CrpVerifyMetricSuccess)
+            .filter(
+                |e| matches!(e.details.get(Detail::DeviceId), Some(d) if d == device || d == other),
+            )
+            .count();
+        if certificates > verified {
+            out.push(v(
+                Invariant::CaAgrees,
+                format!("the CA issued {certificates} certificates to {device}, which the policy module verified {verified} times"),
+            ));
+        }
     }
     out
 }
