@@ -441,7 +441,7 @@ pub enum Cost {
 }
 
 /// Share of [`Cost::Seconds`] faults kept (the others are dropped).
-const KEEP_SECONDS_PERCENT: u8 = 5;
+const KEEP_SECONDS_PERCENT: u8 = 8;
 /// Share of [`Cost::TimeoutPerCall`] faults kept until healed (the others strike once).
 const KEEP_UNTIMED_HANG_PERCENT: u8 = 15;
 

@@ -430,10 +430,22 @@ pub fn summary(stats: &Stats, elapsed: Duration) -> String {
             unreached.join("; ")
         ));
     }
+    // Every (target, kind) the loader accepts, with and without `times` (a closed port is
+    // only ever until healed).
     let missing: Vec<String> = connector_harness::contract::fault::FaultTarget::all()
-        .flat_map(|(t, target)| target.kinds().iter().map(move |k| (t, k.name())))
-        .filter(|(t, k)| !stats.faults.keys().any(|(ft, fk, _)| ft == t && fk == k))
-        .map(|(t, k)| format!("{t} {k}"))
+        .flat_map(|(t, target)| target.kinds().iter().map(move |k| (t, *k)))
+        .flat_map(|(t, k)| {
+            let timed = k != connector_harness::contract::fault::KindName::Unavailable;
+            [(t, k.name(), false), (t, k.name(), true)]
+                .into_iter()
+                .filter(move |(_, _, times)| timed || !times)
+        })
+        .filter(|(t, k, times)| {
+            !stats
+                .faults
+                .contains_key(&(t.to_string(), k.to_string(), *times))
+        })
+        .map(|(t, k, times)| format!("{t} {k}{}", if times { "+times" } else { "" }))
         .collect();
     if !missing.is_empty() {
         s.push_str(&format!(

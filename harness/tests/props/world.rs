@@ -272,8 +272,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (1u32..=6 * 3600).prop_map(Op::Advance),
         4 => (1u32..=3, prop_oneof![4 => Just(Template::User), 2 => Just(Template::Device), 1 => Just(Template::Unknown)], prop::bool::weighted(0.1))
             .prop_map(|(count, template, corrupt)| Op::QueuePkcs { count, template, corrupt }),
-        1 => Just(Op::Pin),
-        2 => any::<Index>().prop_map(Op::Revoke),
+        2 => Just(Op::Pin),
+        3 => any::<Index>().prop_map(Op::Revoke),
         4 => (challenge(), message(), 1u32..=2, any::<Index>())
             .prop_map(|(challenge, message, count, pick)| Op::Enroll { challenge, message, count, pick }),
         7 => fault().prop_map(Op::Fault),
