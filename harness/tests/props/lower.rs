@@ -441,9 +441,9 @@ pub enum Cost {
 }
 
 /// Share of [`Cost::Seconds`] faults kept (the others are dropped).
-const KEEP_SECONDS_PERCENT: u8 = 8;
+const KEEP_SECONDS_PERCENT: u8 = 7;
 /// Share of [`Cost::TimeoutPerCall`] faults kept until healed (the others strike once).
-const KEEP_UNTIMED_HANG_PERCENT: u8 = 15;
+const KEEP_UNTIMED_HANG_PERCENT: u8 = 25;
 
 impl Cost {
     /// The cost of a fault of `kind` on `target` for `times` calls (`None`: until healed).
