@@ -16,14 +16,8 @@ use std::fmt::Write as _;
 use connector_harness::contract::fault::{FaultTarget, KindName, NdesOp};
 use connector_harness::scenario::model::{ChallengeState, MessageShape};
 
+use super::cost::{Cost, KEEP_SECONDS_PERCENT, KEEP_UNTIMED_HANG_PERCENT, TIMEOUT_MS};
 use super::world::{scep_codes, FaultSpec, Op, Template, World};
-
-/// The connector's limit of one HTTP call in generated worlds (real time). A `hang` costs
-/// this once per attempt (so [`Cost`] keeps hangs few), but a healthy call slower than this —
-/// a loaded machine — changes the stream (the timeout decides it), and the determinism and
-/// exactly-once invariants then fail: 100 ms and the default 250 ms both did, about once in a
-/// few hundred worlds at a load average of 6 to 9 on two cores.
-pub const TIMEOUT_MS: u32 = 500;
 
 /// Most scenario time a world's steps move the clock by: less than the shortest registration
 /// lifetime drawn (10 days), so a usable registration stays usable.
@@ -421,41 +415,6 @@ impl Lowering<'_> {
             let _ = writeln!(y, "  drained: true");
         }
         y
-    }
-}
-
-/// What a fault costs in real time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cost {
-    /// Nothing to speak of.
-    Cheap,
-    /// A `hang` for the next calls: one connector timeout per call it holds.
-    Timeout,
-    /// A `hang` until healed: one connector timeout on every attempt at every call until a
-    /// `heal`.
-    TimeoutPerCall,
-    /// A `hang` on an NDES operation a device calls: the device waits out its own patience
-    /// (the runner's HTTP client waits for NDES to exhaust the connector's retries, plus 2 s),
-    /// seconds per enrollment it strikes.
-    Seconds,
-}
-
-/// Share of [`Cost::Seconds`] faults kept (the others are dropped).
-const KEEP_SECONDS_PERCENT: u8 = 7;
-/// Share of [`Cost::TimeoutPerCall`] faults kept until healed (the others strike once).
-const KEEP_UNTIMED_HANG_PERCENT: u8 = 25;
-
-impl Cost {
-    /// The cost of a fault of `kind` on `target` for `times` calls (`None`: until healed).
-    pub fn of(target: FaultTarget, kind: KindName, times: Option<u32>) -> Cost {
-        match (kind, target, times) {
-            (KindName::Hang, FaultTarget::Ndes(NdesOp::GetCaCert | NdesOp::PkiOperation), _) => {
-                Cost::Seconds
-            }
-            (KindName::Hang, _, None) => Cost::TimeoutPerCall,
-            (KindName::Hang, _, Some(_)) => Cost::Timeout,
-            _ => Cost::Cheap,
-        }
     }
 }
 

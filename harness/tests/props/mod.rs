@@ -5,22 +5,26 @@
 //! [`invariants`] judges the runs. A failing world is shrunk by proptest and written as a
 //! scenario file (with the stream it wrote as its snapshot) that the harness's CLI reruns.
 
+pub mod cost;
+mod failure;
 pub mod invariants;
 pub mod lower;
+mod stats;
 pub mod world;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use connector_harness::catalog::Pair;
-use connector_harness::run::{run_recorded, snapshot, Outcome, Recorded, RunOptions};
+use connector_harness::run::{run_recorded, Outcome, Recorded, RunOptions};
 use connector_harness::scenario;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 
+pub use failure::{default_out_dir, Failure};
 use invariants::{Invariant, Runs, Violation};
 use lower::Plan;
+pub use stats::{summary, Stats};
 use world::World;
 
 /// Set (to anything) to add an invariant no stream keeps: every world fails, and the failure
@@ -75,21 +79,6 @@ pub struct Judged {
     pub outcome: Option<Outcome>,
     /// What the fakes recorded in it.
     pub recorded: Option<Recorded>,
-}
-
-/// What the worlds of the search reached (shrink steps are not counted).
-#[derive(Default)]
-pub struct Stats {
-    /// Worlds run, each twice.
-    pub worlds: u64,
-    /// A world failed: what follows is shrinking.
-    pub shrinking: bool,
-    /// Faults injected, by target, kind and whether `times` was given.
-    pub faults: BTreeMap<(String, String, bool), u64>,
-    /// Catalog pairs the streams reached.
-    pub pairs: BTreeSet<Pair>,
-    /// Enrollments, and those that reached the policy module.
-    pub enrollments: (u64, u64),
 }
 
 /// The lab: one runtime for every world of a test.
@@ -225,19 +214,6 @@ impl Lab {
         s.enrollments.1 += plan.enrollments.iter().filter(|e| e.reaches_policy).count() as u64;
     }
 }
-
-/// A failing world, shrunk and written down.
-pub struct Failure {
-    /// The scenario file written.
-    pub file: PathBuf,
-    /// The scenario's name.
-    pub name: String,
-    /// The command that reruns it with the harness's CLI.
-    pub command: String,
-    /// Everything to print: violations, file, command.
-    pub message: String,
-}
-
 /// How to explore.
 pub struct Search {
     /// Worlds to draw.
@@ -300,7 +276,7 @@ pub fn explore(lab: &Lab, search: &Search, out: &Path) -> Result<(), Failure> {
             let found = failing.lock().ok().and_then(|mut f| f.remove(&key));
             let judged = found.unwrap_or_else(|| lab.judge(&minimal));
             let again = lab.judge(&minimal);
-            Err(write_failure(&judged, !again.violations.is_empty(), out))
+            Err(failure::write(&judged, !again.violations.is_empty(), out))
         }
     }
 }
@@ -308,150 +284,4 @@ pub fn explore(lab: &Lab, search: &Search, out: &Path) -> Result<(), Failure> {
 /// The scenario name of a world.
 pub fn name_of(world: &World) -> String {
     format!("props-{:x}", world.seed)
-}
-
-/// Writes a failing world, with the stream it wrote, into `out`.
-fn write_failure(judged: &Judged, again: bool, out: &Path) -> Failure {
-    let plan = &judged.plan;
-    let invariants: BTreeSet<Invariant> = judged.violations.iter().map(|v| v.invariant).collect();
-    let mut text = String::new();
-    text.push_str(
-        "# A random world the property tests (harness/tests/properties.rs) found failing,\n",
-    );
-    text.push_str("# shrunk by proptest. What it broke:\n");
-    for v in &judged.violations {
-        for (i, line) in v.to_string().lines().enumerate() {
-            text.push_str(if i == 0 { "#   - " } else { "#     " });
-            text.push_str(line);
-            text.push('\n');
-        }
-    }
-    let again = if again {
-        "It failed again when run once more."
-    } else {
-        "It passed when run once more: the failure depends on timing."
-    };
-    text.push_str(&format!("# {again}\n"));
-    text.push_str(
-        "# The snapshot beside this file is the stream this world wrote; the expectations\n",
-    );
-    text.push_str("# below carry what the CLI can check of the broken invariants.\n");
-    text.push_str(&plan.yaml);
-    if invariants.contains(&Invariant::Forced) {
-        if !plan.yaml.contains("\nexpect:\n") {
-            text.push_str("expect:\n");
-        }
-        text.push_str("  absent:\n    - {event: StartedConnectorService}\n");
-    }
-    let file = out.join(format!("{}.yaml", plan.name));
-    let written = std::fs::create_dir_all(out)
-        .and_then(|()| std::fs::write(&file, &text))
-        .and_then(|()| snapshot::write(out, &plan.name, judged.yaml.trim_end_matches('\n')));
-    let shown_dir = shown_path(out);
-    let mut command = format!(
-        "cargo run -p connector-harness -- run --scenarios {shown_dir} --snapshots {shown_dir} --exact {} --no-coverage-gate",
-        plan.name
-    );
-    if invariants.contains(&Invariant::Determinism) {
-        command.push_str(" --check-determinism");
-    }
-    let mut message = String::new();
-    message.push_str("a random world breaks the invariants:\n");
-    for v in &judged.violations {
-        message.push_str(&format!("  {v}\n"));
-    }
-    message.push_str(&format!("{again}\n"));
-    match written {
-        Ok(()) => message.push_str(&format!(
-            "shrunk world written to {}\nrerun it: {command}\n",
-            file.display()
-        )),
-        Err(e) => message.push_str(&format!(
-            "could not write {}: {e}\n{text}\n",
-            file.display()
-        )),
-    }
-    Failure {
-        file,
-        name: plan.name.clone(),
-        command,
-        message,
-    }
-}
-
-/// `dir` relative to the workspace root when it lies inside it (commands run from there).
-fn shown_path(dir: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let root = root.canonicalize().unwrap_or(root);
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    dir.strip_prefix(&root)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| dir.display().to_string())
-}
-
-/// `target/proptest-scenarios`, beside the build's own files.
-pub fn default_out_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map(|t| t.join("proptest-scenarios"))
-        .unwrap_or_else(|| PathBuf::from("target/proptest-scenarios"))
-}
-
-/// The statistics as lines for the log.
-pub fn summary(stats: &Stats, elapsed: Duration) -> String {
-    let mut s = String::new();
-    s.push_str(&format!(
-        "property tests: {} worlds judged (each run twice{}) in {:.1}s; {} of 48 catalog pairs reached; {} enrollments, {} reached the policy module\n",
-        stats.worlds,
-        if stats.shrinking { ", up to the first failure; shrinking not counted" } else { "" },
-        elapsed.as_secs_f64(),
-        stats.pairs.len(),
-        stats.enrollments.0,
-        stats.enrollments.1
-    ));
-    let mut by_target: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for ((t, k, times), n) in &stats.faults {
-        by_target
-            .entry(t)
-            .or_default()
-            .push(format!("{k}{} ×{n}", if *times { "+times" } else { "" }));
-    }
-    for (t, kinds) in &by_target {
-        s.push_str(&format!("  {t}: {}\n", kinds.join(", ")));
-    }
-    let unreached: Vec<String> = connector_harness::catalog::pairs()
-        .into_iter()
-        .filter(|p| !stats.pairs.contains(p))
-        .map(|p| p.to_string())
-        .collect();
-    if !unreached.is_empty() {
-        s.push_str(&format!(
-            "  catalog pairs no world reached: {}\n",
-            unreached.join("; ")
-        ));
-    }
-    // Every (target, kind) the loader accepts, with and without `times` (a closed port is
-    // only ever until healed).
-    let missing: Vec<String> = connector_harness::contract::fault::FaultTarget::all()
-        .flat_map(|(t, target)| target.kinds().iter().map(move |k| (t, *k)))
-        .flat_map(|(t, k)| {
-            let timed = k != connector_harness::contract::fault::KindName::Unavailable;
-            [(t, k.name(), false), (t, k.name(), true)]
-                .into_iter()
-                .filter(move |(_, _, times)| timed || !times)
-        })
-        .filter(|(t, k, times)| {
-            !stats
-                .faults
-                .contains_key(&(t.to_string(), k.to_string(), *times))
-        })
-        .map(|(t, k, times)| format!("{t} {k}{}", if times { "+times" } else { "" }))
-        .collect();
-    if !missing.is_empty() {
-        s.push_str(&format!(
-            "  faults never injected: {}\n",
-            missing.join(", ")
-        ));
-    }
-    s
 }

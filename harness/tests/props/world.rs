@@ -131,7 +131,7 @@ pub struct FaultSpec {
     /// The next N calls, or until healed.
     pub times: Option<u32>,
     /// A draw from 0 to 99 that decides whether a fault costing real time is kept as drawn
-    /// (see `lower::Cost`), so that such faults stay a small share of the worlds.
+    /// (see `cost::Cost`), so that such faults stay a small share of the worlds.
     pub cost_draw: u8,
 }
 
