@@ -157,13 +157,25 @@ impl Outcome {
     }
 }
 
-/// One execution of a scenario: its stream (as snapshot YAML) and the problems found.
+/// What the fakes recorded in a run, beyond the event stream: for checks of their own (the
+/// property tests read the upload ledger and the issued certificates).
+#[derive(Clone, Debug, Default)]
+pub struct Recorded {
+    /// Intune's queues and upload ledger at the end of the run.
+    pub intune: crate::contract::intune::admin::IntuneState,
+    /// Every certificate the CA issued, with the digest of the request it was issued for.
+    pub issued: Vec<crate::fakes::ca::IssuedCert>,
+}
+
+/// One execution of a scenario: its stream (as snapshot YAML), the problems found and what the
+/// fakes recorded (`None` when the world could not be set up).
 struct Execution {
     events: Vec<EventRecord>,
     yaml: String,
     problems: Vec<String>,
     /// The connector's causes, when it names them.
     causes: Vec<String>,
+    recorded: Option<Recorded>,
 }
 
 async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) -> Execution {
@@ -176,6 +188,7 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
                 yaml: String::new(),
                 problems: vec![e.to_string()],
                 causes: Vec::new(),
+                recorded: None,
             }
         }
     };
@@ -184,12 +197,16 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
         problems.push(e.to_string());
     }
     let events = world.sink.records();
+    let recorded = Recorded {
+        intune: world.intune.state(),
+        issued: world.ca.issued(),
+    };
     problems.extend(check::check(
         &events,
         &world.sink.violations(),
         &scenario.expect,
-        &world.intune.state(),
-        &world.ca.issued(),
+        &recorded.intune,
+        &recorded.issued,
     ));
     for incident in world
         .ca
@@ -210,11 +227,21 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
         yaml,
         problems,
         causes,
+        recorded: Some(recorded),
     }
 }
 
 /// Runs one scenario and checks it.
 pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions) -> Outcome {
+    run_recorded(scenario, file, options).await.0
+}
+
+/// [`run_scenario`], also returning what the fakes recorded in the (first) run.
+pub async fn run_recorded(
+    scenario: &Scenario,
+    file: &Path,
+    options: &RunOptions,
+) -> (Outcome, Option<Recorded>) {
     let started = Instant::now();
     let seed = options.seed.unwrap_or(scenario.seed);
     let first = execute(scenario, seed, &options.connector).await;
@@ -232,7 +259,7 @@ pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions
         Some(dir) => compare_snapshot(dir, &scenario.name, &first.yaml, options, &mut problems),
         None => (None, false),
     };
-    Outcome {
+    let outcome = Outcome {
         name: scenario.name.clone(),
         file: file.to_path_buf(),
         seed,
@@ -248,7 +275,8 @@ pub async fn run_scenario(scenario: &Scenario, file: &Path, options: &RunOptions
         snapshot_written,
         causes: first.causes,
         rerun: options.rerun.clone(),
-    }
+    };
+    (outcome, first.recorded)
 }
 
 fn compare_snapshot(
