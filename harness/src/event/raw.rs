@@ -158,7 +158,7 @@ pub(crate) fn interpret(raw: RawEvent) -> Interpreted {
         .unwrap_or_default();
     let (time, bad_time) = match raw.time.as_deref() {
         Some(t) => match parse_time(t.trim()) {
-            Ok(time) => (time, None),
+            Ok(time) => (to_millisecond(time), None),
             Err(e) => (OffsetDateTime::UNIX_EPOCH, Some(format!("time `{t}`: {e}"))),
         },
         None => (OffsetDateTime::UNIX_EPOCH, Some("no time".to_string())),
@@ -179,6 +179,14 @@ pub(crate) fn interpret(raw: RawEvent) -> Interpreted {
         problems,
         bad_time,
     }
+}
+
+/// A record's time is scenario time, which moves in milliseconds, and every format the
+/// harness writes carries milliseconds: a finer fraction (a Windows log's 100 ns) is dropped,
+/// so what is read is what would be written back.
+fn to_millisecond(time: OffsetDateTime) -> OffsetDateTime {
+    let whole = time.nanosecond() - time.nanosecond() % 1_000_000;
+    time.replace_nanosecond(whole).unwrap_or(time)
 }
 
 fn resolve_event(
