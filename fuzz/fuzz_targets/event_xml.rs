@@ -1,0 +1,19 @@
+//! Windows event XML (wevtutil bare and wrapped, `ToXml()`, manifest and classic, UTF-8 and
+//! UTF-16): the strict reader and the loose reading `check` does.
+#![no_main]
+
+use std::ops::ControlFlow;
+
+use connector_harness::event::{self, Format};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(
+    init: connector_harness_fuzz::init("event_xml"),
+    |data: &[u8]| {
+        let _ = event::from_xml(data);
+        let providers = [event::PROVIDER.to_string()];
+        event::scan_bytes(data.to_vec(), Format::Xml, &providers, |_| {
+            ControlFlow::Continue(())
+        });
+    }
+);

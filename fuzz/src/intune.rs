@@ -1,0 +1,270 @@
+//! The `intune_request` target's world: one fake Intune (started once per process, its routes
+//! called in-process), reset before every input to the same state — two PKCS requests and two
+//! revocations queued, two SCEP challenges minted — so an input means the same thing every
+//! time it runs and a crash reproduces from its file alone.
+//!
+//! An input is up to [`MAX_CALLS`] calls separated by a zero byte. A call's first byte picks
+//! the route (`byte & 0x7F`, modulo the number of routes) and whether the transport headers
+//! the reference client sends are left out (`byte & 0x80`); the rest is the request body.
+
+use std::sync::OnceLock;
+
+use connector_harness::contract::intune::admin::{self, MintChallenge, QueuePkcs, QueueRevocation};
+use connector_harness::contract::intune::{
+    crp, pkcs, registration, revocation, scep, transport, Service, DISCOVERY_PATH,
+};
+use connector_harness::csr::CsrSpec;
+use connector_harness::fakes::intune::{FakeIntune, IntuneConfig};
+use connector_harness::fixtures;
+use connector_harness::pki::b64;
+use connector_harness::sim::{Clock, Rng};
+
+/// Calls read from one input at most.
+pub const MAX_CALLS: usize = 16;
+/// The seed of the fake's random streams.
+pub const SEED: u64 = 0xF022;
+/// The device every queued request and minted challenge names.
+pub const DEVICE: &str = "fuzz-device";
+/// The user every queued request and minted challenge names.
+pub const USER: &str = "alice@contoso.test";
+/// The client-request-id every call sends.
+pub const GUID: &str = "5f0f8b8e-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
+
+/// One route of the fake.
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path.
+    pub path: String,
+    /// The service called, for its transport headers (`None`: discovery and admin).
+    pub service: Option<Service>,
+}
+
+/// Every route of the fake, in selector order.
+pub fn routes() -> Vec<Route> {
+    let svc = |service: Service, op: &str| Route {
+        method: "POST",
+        path: format!("/{}/{op}", service.name()),
+        service: Some(service),
+    };
+    let plain = |method, path: &str| Route {
+        method,
+        path: path.to_string(),
+        service: None,
+    };
+    vec![
+        svc(Service::Pkcs, pkcs::DOWNLOAD),
+        svc(Service::Pkcs, pkcs::UPLOAD),
+        svc(Service::Revocation, revocation::DOWNLOAD),
+        svc(Service::Revocation, revocation::UPLOAD),
+        svc(Service::ScepValidation, scep::VALIDATE),
+        svc(Service::ScepValidation, scep::SUCCESS_NOTIFICATION),
+        svc(Service::ScepValidation, scep::FAILURE_NOTIFICATION),
+        svc(Service::CertificateRegistration, crp::VERIFY_REQUEST),
+        svc(Service::CertificateRegistration, crp::NOTIFY),
+        svc(Service::ConnectorRegistration, registration::CHECKIN),
+        svc(Service::ConnectorRegistration, registration::RENEW),
+        svc(
+            Service::ConnectorRegistration,
+            registration::SIGNING_CERTIFICATE,
+        ),
+        plain("POST", admin::CHALLENGES),
+        plain("POST", admin::PKCS_REQUESTS),
+        plain("POST", admin::REVOCATION_REQUESTS),
+        plain("GET", admin::STATE),
+        plain("GET", DISCOVERY_PATH),
+    ]
+}
+
+/// The selector byte of `route` (by path) for seeds.
+pub fn selector(path_suffix: &str) -> u8 {
+    routes()
+        .iter()
+        .position(|r| r.path.ends_with(path_suffix))
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(0)
+}
+
+/// Splits an input into calls: (route, send the transport headers, body).
+pub fn calls(input: &[u8]) -> Vec<(usize, bool, &[u8])> {
+    let n = routes().len();
+    input
+        .split(|b| *b == 0)
+        .filter_map(|call| {
+            let (&sel, body) = call.split_first()?;
+            Some((usize::from(sel & 0x7F) % n, sel & 0x80 == 0, body))
+        })
+        .take(MAX_CALLS)
+        .collect()
+}
+
+/// Joins calls into one input (the inverse of [`calls`]).
+pub fn frame(calls: &[(u8, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, (sel, body)) in calls.iter().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.push(*sel);
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+/// What the fixed state holds after a reset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setup {
+    /// Request ids of the queued PKCS requests.
+    pub pkcs: Vec<String>,
+    /// Request contexts of the queued revocations.
+    pub revocations: Vec<String>,
+    /// The minted challenges.
+    pub challenges: Vec<String>,
+}
+
+/// The fake, its runtime and what a reset recreates.
+pub struct World {
+    runtime: tokio::runtime::Runtime,
+    fake: FakeIntune,
+    config: IntuneConfig,
+    rng: Rng,
+    pkcs_csr: String,
+    /// The SCEP signing certificate (base64 DER) the legacy policy module presents.
+    pub signing_certificate: String,
+}
+
+impl World {
+    fn start() -> Result<World, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let config = IntuneConfig::default();
+        let rng = Rng::new(SEED);
+        let fake = runtime
+            .block_on(FakeIntune::start(
+                config.clone(),
+                Clock::default(),
+                rng.clone(),
+            ))
+            .map_err(|e| e.to_string())?;
+        let key = fixtures::device_key(1).map_err(|e| e.to_string())?;
+        let pkcs_csr = b64(&CsrSpec::simple(DEVICE, None)
+            .build(&key)
+            .map_err(|e| e.to_string())?);
+        let signing_certificate = fake.signing_certificate().certificate;
+        Ok(World {
+            runtime,
+            fake,
+            config,
+            rng,
+            pkcs_csr,
+            signing_certificate,
+        })
+    }
+
+    /// Forgets every call and recreates the fixed state.
+    pub fn reset(&self) -> Setup {
+        self.fake.fuzz_reset(&self.config, &self.rng);
+        let queue = |n: u32| {
+            self.fake
+                .queue_pkcs(QueuePkcs {
+                    device_id: format!("{DEVICE}-{n}"),
+                    user_id: USER.into(),
+                    template_name: "IntuneUser".into(),
+                    ca_name: "TEST-ISSUING-CA".into(),
+                    certificate_request: self.pkcs_csr.clone(),
+                    request_id: None,
+                })
+                .request_id
+        };
+        let revoke = |serial: &str| {
+            self.fake
+                .queue_revocation(QueueRevocation {
+                    serial_number: serial.into(),
+                    issuer_name: "contoso-ca".into(),
+                    ca_configuration: None,
+                })
+                .request_context
+        };
+        let mint = || {
+            self.fake
+                .mint_challenge(MintChallenge {
+                    device_id: DEVICE.into(),
+                    user_id: USER.into(),
+                    profile: "SCEP-Default".into(),
+                    validity_seconds: 3600,
+                })
+                .map(|m| m.challenge)
+                .unwrap_or_default()
+        };
+        Setup {
+            pkcs: vec![queue(1), queue(2)],
+            revocations: vec![revoke("0a1b2c"), revoke("1234567890")],
+            challenges: vec![mint(), mint()],
+        }
+    }
+
+    /// The headers the reference client sends to `route`.
+    fn headers(&self, route: &Route) -> Vec<(&'static str, String)> {
+        let mut h = vec![
+            (
+                transport::AUTHORIZATION,
+                "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fuzz.sig".to_string(),
+            ),
+            (transport::CLIENT_REQUEST_ID, GUID.to_string()),
+            (
+                "content-type",
+                "application/json; charset=utf-8".to_string(),
+            ),
+        ];
+        if let Some(service) = route.service {
+            if let Some(v) = service.api_version() {
+                h.push((transport::API_VERSION, v.to_string()));
+            }
+            if service == Service::CertificateRegistration {
+                h.push((transport::CLIENT_CERT, self.signing_certificate.clone()));
+                h.push((transport::USER_AGENT, crp::USER_AGENT.to_string()));
+            }
+        }
+        h
+    }
+
+    /// Resets, then makes every call of `input`; answers each call's status and body.
+    pub fn run(&self, input: &[u8]) -> Vec<(String, u16, Vec<u8>)> {
+        self.reset();
+        let routes = routes();
+        let mut answers = Vec::new();
+        for (route, with_headers, body) in calls(input) {
+            let route = &routes[route];
+            let headers = if with_headers {
+                self.headers(route)
+            } else {
+                Vec::new()
+            };
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let answer = self.runtime.block_on(self.fake.fuzz_call(
+                route.method,
+                &route.path,
+                &headers,
+                body.to_vec(),
+            ));
+            match answer {
+                Ok((status, body)) => answers.push((route.path.clone(), status, body)),
+                Err(e) => answers.push((route.path.clone(), 0, e.into_bytes())),
+            }
+        }
+        answers
+    }
+}
+
+/// The world, started once per process.
+///
+/// # Panics
+/// When the fake cannot start (no loopback socket, broken fixtures): not an input's fault.
+pub fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| World::start().expect("the fake Intune starts"))
+}
