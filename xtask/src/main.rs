@@ -3,6 +3,10 @@
 //! - `cargo xtask run-scenarios [FLAGS]` runs every scenario (flags are passed through; see
 //!   `cargo xtask run-scenarios --help`).
 //! - `cargo xtask gen-fixtures` regenerates the test PKI in `fixtures/`.
+//! - `cargo xtask fuzz [--seconds N] [--target NAME]` runs the fuzz targets of `fuzz/` (see
+//!   `fuzz.rs`).
+
+mod fuzz;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -50,12 +54,13 @@ fn main() -> ExitCode {
             forwarded.extend(args[1..].iter().cloned());
             harness(&forwarded)
         }
+        Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         Some("gen-fixtures") => harness(&[
             "gen-fixtures".to_string(),
             workspace_root().join("fixtures").display().to_string(),
         ]),
         _ => {
-            eprintln!("usage: cargo xtask <run-scenarios [FLAGS] | gen-fixtures>\n\n  run-scenarios   run every scenario in scenarios/ (see --help)\n  gen-fixtures    regenerate the test PKI in fixtures/");
+            eprintln!("usage: cargo xtask <run-scenarios [FLAGS] | gen-fixtures | fuzz [FLAGS]>\n\n  run-scenarios   run every scenario in scenarios/ (see --help)\n  gen-fixtures    regenerate the test PKI in fixtures/\n  fuzz            run the fuzz targets of fuzz/ (see --help)");
             Ok(ExitCode::from(2))
         }
     };
