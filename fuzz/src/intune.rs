@@ -9,7 +9,9 @@
 
 use std::sync::OnceLock;
 
-use connector_harness::contract::intune::admin::{self, MintChallenge, QueuePkcs, QueueRevocation};
+use connector_harness::contract::intune::admin::{
+    self, LedgerEntry, MintChallenge, Queue, QueuePkcs, QueueRevocation,
+};
 use connector_harness::contract::intune::{
     crp, pkcs, registration, revocation, scep, transport, Service, DISCOVERY_PATH,
 };
@@ -245,6 +247,8 @@ impl World {
             };
             let headers: Vec<(&str, &str)> =
                 headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let upload = upload_ids(&route.path, body);
+            let before = upload.as_ref().map(|_| self.fake.state().ledger);
             let answer = self.runtime.block_on(self.fake.fuzz_call(
                 route.method,
                 &route.path,
@@ -252,12 +256,89 @@ impl World {
                 body.to_vec(),
             ));
             match answer {
-                Ok((status, body)) => answers.push((route.path.clone(), status, body)),
+                Ok((status, answer)) => {
+                    if let (Some((queue, ids)), Some(before)) = (&upload, &before) {
+                        let after = self.fake.state().ledger;
+                        if let Err(lie) =
+                            upload_truth(*queue, ids, recorded(status, &answer), before, &after)
+                        {
+                            panic!(
+                                "{}: answered {status} {} to {}: {lie}",
+                                route.path,
+                                String::from_utf8_lossy(&answer),
+                                String::from_utf8_lossy(body)
+                            );
+                        }
+                    }
+                    answers.push((route.path.clone(), status, answer))
+                }
                 Err(e) => answers.push((route.path.clone(), 0, e.into_bytes())),
             }
         }
         answers
     }
+}
+
+/// The queue and the result ids of an upload call's body, parsed as the fake parses it
+/// (`None` for other routes and bodies that do not parse).
+fn upload_ids(path: &str, body: &[u8]) -> Option<(Queue, Vec<String>)> {
+    if path.ends_with(pkcs::UPLOAD) {
+        let b: pkcs::UploadCaRequestResults = serde_json::from_slice(body).ok()?;
+        Some((
+            Queue::Pkcs,
+            b.results.into_iter().map(|r| r.request_id).collect(),
+        ))
+    } else if path.ends_with(revocation::UPLOAD) {
+        let b: revocation::UploadRevocationResults = serde_json::from_slice(body).ok()?;
+        Some((
+            Queue::Revocation,
+            b.results.into_iter().map(|r| r.request_context).collect(),
+        ))
+    } else {
+        None
+    }
+}
+
+/// Whether an upload's answer says "recorded": `true` (PKCS) or `{"value": true}`
+/// (revocation), with status 200.
+fn recorded(status: u16, answer: &[u8]) -> bool {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(answer) else {
+        return false;
+    };
+    status == 200 && (v == serde_json::Value::Bool(true) || v["value"] == true)
+}
+
+/// Recorded or requeued results of `id` in a ledger.
+fn kept(ledger: &[LedgerEntry], queue: Queue, id: &str) -> u32 {
+    ledger
+        .iter()
+        .find(|e| e.queue == queue && e.request_id == id)
+        .map_or(0, |e| e.recorded.saturating_add(e.requeued))
+}
+
+/// The fake tells the truth about an upload: when it answers "recorded", each result in the
+/// batch was kept exactly once (recorded, or recorded and requeued); when it refuses, none
+/// was.
+pub fn upload_truth(
+    queue: Queue,
+    ids: &[String],
+    answered_recorded: bool,
+    before: &[LedgerEntry],
+    after: &[LedgerEntry],
+) -> Result<(), String> {
+    for id in ids {
+        let gained = kept(after, queue, id).saturating_sub(kept(before, queue, id));
+        let occurrences = ids.iter().filter(|i| *i == id).count();
+        if answered_recorded && (gained != 1 || occurrences != 1) {
+            return Err(format!(
+                "said recorded, but `{id}` ({occurrences} times in the batch) was kept {gained} times"
+            ));
+        }
+        if !answered_recorded && gained != 0 {
+            return Err(format!("refused the batch, but kept `{id}` {gained} times"));
+        }
+    }
+    Ok(())
 }
 
 /// The world, started once per process.
