@@ -1,6 +1,6 @@
 //! What `connector-harness check` does with a log's bytes: tell the text format from the
 //! first character, read every item loosely, and judge them against the catalog and one
-//! scenario's expectations.
+//! scenario's expectations. For the snapshot form (YAML), the strict reader's round trip too.
 #![no_main]
 
 use std::path::Path;
@@ -33,6 +33,16 @@ fuzz_target!(
             Some(f) => f,
             None => Format::Jsonl,
         };
+        if format == Format::Yaml {
+            // The snapshot form: what the strict reader accepts, the writer writes back the same.
+            if let Ok(records) = event::from_yaml(&String::from_utf8_lossy(data)) {
+                let again = event::from_yaml(&event::to_yaml(&records));
+                assert!(
+                    again.as_ref().ok() == Some(&records),
+                    "YAML written back does not read the same: {again:?}"
+                );
+            }
+        }
         let options = CheckOptions::default();
         let mut items = Vec::new();
         event::scan_bytes(data.to_vec(), format, &options.scan.providers, |item| {

@@ -1,10 +1,11 @@
 //! The `intune_request` target's world: one fake Intune (started once per process, its routes
 //! called in-process), reset before every input to the same state — two PKCS requests and two
-//! revocations queued, two SCEP challenges minted — so an input means the same thing every
+//! revocations queued, three SCEP challenges minted (the third for a profile that demands
+//! every extension) — so an input means the same thing every
 //! time it runs and a crash reproduces from its file alone.
 //!
 //! An input is up to [`MAX_CALLS`] calls separated by a zero byte. A call's first byte picks
-//! the route (`byte & 0x7F`, modulo the number of routes) and whether the transport headers
+//! the route (`byte & 0x7F`, counting from 1, modulo the number of routes) and whether the transport headers
 //! the reference client sends are left out (`byte & 0x80`); the rest is the request body.
 
 use std::sync::OnceLock;
@@ -15,8 +16,8 @@ use connector_harness::contract::intune::admin::{
 use connector_harness::contract::intune::{
     crp, pkcs, registration, revocation, scep, transport, Service, DISCOVERY_PATH,
 };
-use connector_harness::csr::CsrSpec;
-use connector_harness::fakes::intune::{FakeIntune, IntuneConfig};
+use connector_harness::csr::{CsrSpec, KeyUse, CLIENT_AUTH};
+use connector_harness::fakes::intune::{FakeIntune, IntuneConfig, SanKind, ScepProfile};
 use connector_harness::fixtures;
 use connector_harness::pki::b64;
 use connector_harness::sim::{Clock, Rng};
@@ -31,6 +32,21 @@ pub const DEVICE: &str = "fuzz-device";
 pub const USER: &str = "alice@contoso.test";
 /// The client-request-id every call sends.
 pub const GUID: &str = "5f0f8b8e-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
+
+/// A profile that demands every alternative name, key usage and extended key usage, so
+/// that each of the profile's checks can be reached.
+pub const STRICT_PROFILE: &str = "SCEP-Strict";
+
+fn strict_profile() -> ScepProfile {
+    ScepProfile {
+        name: STRICT_PROFILE.into(),
+        subject_is_device: true,
+        sans: vec![SanKind::Upn, SanKind::Dns, SanKind::Email],
+        key_usage: Some(vec![KeyUse::DigitalSignature, KeyUse::KeyEncipherment]),
+        key_length: Some(2048),
+        extended_key_usage: Some(vec![CLIENT_AUTH]),
+    }
+}
 
 /// One route of the fake.
 #[derive(Clone, Debug)]
@@ -79,13 +95,14 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The selector byte of `route` (by path) for seeds.
+/// The selector byte of the route whose path ends with `path_suffix`, for seeds. Selectors
+/// count from 1: a zero byte separates calls.
 pub fn selector(path_suffix: &str) -> u8 {
     routes()
         .iter()
         .position(|r| r.path.ends_with(path_suffix))
-        .and_then(|i| u8::try_from(i).ok())
-        .unwrap_or(0)
+        .and_then(|i| u8::try_from(i + 1).ok())
+        .unwrap_or(1)
 }
 
 /// Splits an input into calls: (route, send the transport headers, body).
@@ -95,7 +112,8 @@ pub fn calls(input: &[u8]) -> Vec<(usize, bool, &[u8])> {
         .split(|b| *b == 0)
         .filter_map(|call| {
             let (&sel, body) = call.split_first()?;
-            Some((usize::from(sel & 0x7F) % n, sel & 0x80 == 0, body))
+            let route = (usize::from(sel & 0x7F) + n - 1) % n;
+            Some((route, sel & 0x80 == 0, body))
         })
         .take(MAX_CALLS)
         .collect()
@@ -117,6 +135,8 @@ pub fn frame(calls: &[(u8, &[u8])]) -> Vec<u8> {
 /// What the fixed state holds after a reset.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Setup {
+    /// The tenant every request carries (and every PKCS result must echo).
+    pub tenant: String,
     /// Request ids of the queued PKCS requests.
     pub pkcs: Vec<String>,
     /// Request contexts of the queued revocations.
@@ -142,7 +162,8 @@ impl World {
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
-        let config = IntuneConfig::default();
+        let mut config = IntuneConfig::default();
+        config.profiles.push(strict_profile());
         let rng = Rng::new(SEED);
         let fake = runtime
             .block_on(FakeIntune::start(
@@ -190,21 +211,26 @@ impl World {
                 })
                 .request_context
         };
-        let mint = || {
+        let mint = |profile: &str| {
             self.fake
                 .mint_challenge(MintChallenge {
                     device_id: DEVICE.into(),
                     user_id: USER.into(),
-                    profile: "SCEP-Default".into(),
+                    profile: profile.into(),
                     validity_seconds: 3600,
                 })
                 .map(|m| m.challenge)
                 .unwrap_or_default()
         };
         Setup {
+            tenant: self.fake.tenant_id(),
             pkcs: vec![queue(1), queue(2)],
             revocations: vec![revoke("0a1b2c"), revoke("1234567890")],
-            challenges: vec![mint(), mint()],
+            challenges: vec![
+                mint("SCEP-Default"),
+                mint("SCEP-Default"),
+                mint(STRICT_PROFILE),
+            ],
         }
     }
 
@@ -270,6 +296,14 @@ impl World {
                             );
                         }
                     }
+                    if trace() {
+                        eprintln!(
+                            "{} {} -> {status} {}",
+                            route.method,
+                            route.path,
+                            String::from_utf8_lossy(&answer)
+                        );
+                    }
                     answers.push((route.path.clone(), status, answer))
                 }
                 Err(e) => answers.push((route.path.clone(), 0, e.into_bytes())),
@@ -277,6 +311,14 @@ impl World {
         }
         answers
     }
+}
+
+/// Whether to print every call and answer (`CONNECTOR_HARNESS_FUZZ_TRACE=1`), to see what
+/// an input does when it is run alone.
+fn trace() -> bool {
+    static TRACE: OnceLock<bool> = OnceLock::new();
+    *TRACE
+        .get_or_init(|| std::env::var_os("CONNECTOR_HARNESS_FUZZ_TRACE").is_some_and(|v| v != "0"))
 }
 
 /// The queue and the result ids of an upload call's body, parsed as the fake parses it

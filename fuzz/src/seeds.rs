@@ -258,6 +258,20 @@ fn intune_requests() -> Res<Vec<Seed>> {
             .build(&key)
             .map_err(err)?))
     };
+    let strict = CsrSpec {
+        common_name: Some(intune::DEVICE.into()),
+        challenge: Some(setup.challenges[2].clone()),
+        sans: vec![
+            San::Upn(intune::USER.into()),
+            San::Dns(intune::DEVICE.into()),
+            San::Email(intune::USER.into()),
+        ],
+        key_usage: vec![KeyUse::DigitalSignature, KeyUse::KeyEncipherment],
+        extended_key_usage: vec![CLIENT_AUTH],
+        subject_key_identifier: true,
+        digest: CsrDigest::Sha256,
+    };
+    let csr2 = b64(&strict.build(&key).map_err(err)?);
     let csr0 = csr_with(&setup.challenges[0])?;
     let csr1 = csr_with(&setup.challenges[1])?;
     let (p1, p2) = (&setup.pkcs[0], &setup.pkcs[1]);
@@ -281,12 +295,14 @@ fn intune_requests() -> Res<Vec<Seed>> {
         r#"{{"transactionId":"TX-2","certificateRequest":"{csr1}","callerInfo":"NDES_Plugin","outcome":{{"status":"failure","hResult":-2146875374,"errorDescription":"denied"}}}}"#
     );
     let pkcs_upload_csharp = format!(
-        r#"{{"results":[{{"tenantId":"t","userId":"{}","deviceId":"{}-1","requestId":"{p1}","requestType":"PkcsCertificate","succeeded":true,"errorCode":"None","errorMessage":null}}]}}"#,
+        r#"{{"results":[{{"tenantId":"{}","userId":"{}","deviceId":"{}-1","requestId":"{p1}","requestType":"PkcsCertificate","succeeded":true,"errorCode":"None","errorMessage":null}}]}}"#,
+        setup.tenant,
         intune::USER,
         intune::DEVICE
     );
     let pkcs_upload_java = format!(
-        r#"{{"results":[{{"tenantId":"t","userId":"{}","deviceId":"{}-2","requestId":"{p2}","requestType":"PkcsCertificate","succeeded":false,"errorCode":"4004","errorMessage":"CA unavailable"}}]}}"#,
+        r#"{{"results":[{{"tenantId":"{}","userId":"{}","deviceId":"{}-2","requestId":"{p2}","requestType":"PkcsCertificate","succeeded":false,"errorCode":"4004","errorMessage":"CA unavailable"}}]}}"#,
+        setup.tenant,
         intune::USER,
         intune::DEVICE
     );
@@ -318,10 +334,13 @@ fn intune_requests() -> Res<Vec<Seed>> {
         ("scep-validate-then-success", vec![(sel(scep_service::VALIDATE), validate.clone()), (sel(scep_service::SUCCESS_NOTIFICATION), success.clone())]),
         ("scep-validate-then-failure", vec![(sel(scep_service::VALIDATE), validate.clone()), (sel(scep_service::FAILURE_NOTIFICATION), failure.clone())]),
         ("scep-validate-twice", vec![(sel(scep_service::VALIDATE), validate.clone()), (sel(scep_service::VALIDATE), validate)]),
+        ("scep-validate-strict-profile", vec![(sel(scep_service::VALIDATE), format!(
+            r#"{{"request":{{"transactionId":"TX-3","certificateRequest":"{csr2}","callerInfo":"Contoso SCEP/1.2"}}}}"#
+        ))]),
         ("scep-success-never-validated", vec![(sel(scep_service::SUCCESS_NOTIFICATION), success)]),
         ("crp-verify-then-notify", vec![(sel(crp::VERIFY_REQUEST), crp_verify.clone()), (sel(crp::NOTIFY), crp_notify)]),
         ("crp-verify-then-notify-failure", vec![(sel(crp::VERIFY_REQUEST), crp_verify.clone()), (sel(crp::NOTIFY), crp_notify_failure)]),
-        ("crp-verify-without-certificate", vec![(sel(crp::VERIFY_REQUEST) | 0x80, crp_verify)]),
+        ("crp-verify-without-headers", vec![(sel(crp::VERIFY_REQUEST) | 0x80, crp_verify)]),
         ("registration-checkin", vec![(sel(registration::CHECKIN), r#"{"state":"started","thumbprint":"AB"}"#.into())]),
         ("registration-renew", vec![(sel(registration::RENEW), renew)]),
         ("registration-signing-certificate", vec![(sel(registration::SIGNING_CERTIFICATE), r#"{"thumbprint":"AB"}"#.into())]),
