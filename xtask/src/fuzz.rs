@@ -37,6 +37,9 @@ struct Args {
     /// Only this target (repeatable); default: every target.
     #[arg(long = "target", value_name = "NAME")]
     targets: Vec<String>,
+    /// Targets fuzzed at once (each libFuzzer process uses one core).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
     /// Do not install cargo-fuzz when it is missing; fail with the command instead.
     #[arg(long)]
     no_install: bool,
@@ -93,10 +96,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<ExitCode> {
         .join("fuzz/target")
         .join(host_triple()?)
         .join("release");
-    let mut outcomes = Vec::new();
-    for target in &targets {
-        outcomes.push(fuzz_one(root, &bin_dir, target, args.seconds)?);
-    }
+    let outcomes = fuzz_all(root, &bin_dir, &targets, args.seconds, args.jobs.max(1))?;
     print_summary(&outcomes);
     eprintln!("   fuzz step took {:.0?} in all", started.elapsed());
     let crashed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.crashed.is_empty()).collect();
@@ -242,6 +242,45 @@ fn new_files(dir: &Path, since: SystemTime) -> Vec<PathBuf> {
     found
 }
 
+/// Fuzzes `targets`, `jobs` at a time; outcomes in the targets' order.
+fn fuzz_all(
+    root: &Path,
+    bin_dir: &Path,
+    targets: &[String],
+    seconds: u64,
+    jobs: usize,
+) -> Result<Vec<Outcome>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<Outcome>>>> = targets
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(targets.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(target) = targets.get(i) else {
+                    break;
+                };
+                let outcome = fuzz_one(root, bin_dir, target, seconds);
+                if let Ok(mut slot) = results[i].lock() {
+                    *slot = Some(outcome);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .zip(targets)
+        .map(|(slot, target)| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(anyhow::anyhow!("{target}: the fuzzing thread died")))
+        })
+        .collect()
+}
+
 fn fuzz_one(root: &Path, bin_dir: &Path, target: &str, seconds: u64) -> Result<Outcome> {
     let started = Instant::now();
     let seeds = root.join("fuzz/target/seeds").join(target);
@@ -297,11 +336,19 @@ fn fuzz_one(root: &Path, bin_dir: &Path, target: &str, seconds: u64) -> Result<O
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let mut crashed = new_files(&artifacts, since);
     if !status.success() {
-        // Show what the engine said about the crash.
-        let tail: Vec<&str> = text.lines().rev().take(60).collect();
-        for line in tail.iter().rev() {
-            eprintln!("   | {line}");
-        }
+        // Show what the engine said about the crash: from the panic (or libFuzzer's error) on.
+        let lines: Vec<&str> = text.lines().collect();
+        let from = lines
+            .iter()
+            .position(|l| l.contains("panicked at") || l.contains("ERROR: libFuzzer"))
+            .unwrap_or(lines.len().saturating_sub(40));
+        let shown: String = lines[from..]
+            .iter()
+            .filter(|l| !l.trim_start().starts_with("at ") && !l.contains(": 0x"))
+            .take(40)
+            .map(|line| format!("   | {target}: {line}\n"))
+            .collect();
+        eprint!("{shown}");
         if crashed.is_empty() {
             bail!(
                 "{target}: libFuzzer failed ({status}) without leaving a crash input; see {}",
@@ -336,7 +383,7 @@ fn fuzz_one(root: &Path, bin_dir: &Path, target: &str, seconds: u64) -> Result<O
         log,
     };
     eprintln!(
-        "   {}: {} execs ({}/s), {} new inputs, coverage {} edges, corpus {} -> {} files, {:.0?}",
+        "   {target} {}: {} execs ({}/s), {} new inputs, coverage {} edges, corpus {} -> {} files, {:.0?}",
         if outcome.crashed.is_empty() {
             "ok"
         } else {
