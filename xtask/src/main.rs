@@ -6,8 +6,11 @@
 //! - `cargo xtask bench [--quick] [--json PATH]` measures a release build (see [`bench`]).
 //! - `cargo xtask serve-memory [FLAGS]` measures `serve`'s resident memory after 1,000 and
 //!   after 100,000 mixed requests (`harness/examples/serve_memory.rs`; a figure, not a test).
+//! - `cargo xtask fuzz [--seconds N] [--target NAME] [--jobs N]` runs the fuzz targets of
+//!   `fuzz/` (see `fuzz.rs`).
 
 mod bench;
+mod fuzz;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -91,18 +94,20 @@ fn main() -> ExitCode {
             harness(&forwarded)
         }
         Some("serve-memory") => serve_memory(&args[1..]),
+        Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         Some("gen-fixtures") => harness(&[
             "gen-fixtures".to_string(),
             workspace_root().join("fixtures").display().to_string(),
         ]),
         Some("bench") => bench::bench(&workspace_root(), &args[1..]).map(|()| ExitCode::SUCCESS),
         _ => {
-            eprintln!("usage: cargo xtask <run-scenarios [FLAGS] | gen-fixtures | bench [--quick] [--json PATH] | serve-memory [FLAGS]>
+            eprintln!("usage: cargo xtask <run-scenarios [FLAGS] | gen-fixtures | bench [--quick] [--json PATH] | serve-memory [FLAGS] | fuzz [FLAGS]>
 
   run-scenarios   run every scenario in scenarios/ (see --help)
   gen-fixtures    regenerate the test PKI in fixtures/
   bench           performance figures from a release build (--quick: the CI size)
-  serve-memory    serve's resident memory after 1,000 and 100,000 mixed requests");
+  serve-memory    serve's resident memory after 1,000 and 100,000 mixed requests
+  fuzz            run the fuzz targets of fuzz/ (see --help)");
             Ok(ExitCode::from(2))
         }
     };

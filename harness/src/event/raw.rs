@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
 use crate::catalog::{Detail, DiagnosticCode, EventId, Level};
-use crate::sim::parse_time;
+use crate::sim::{format_time, parse_time, END_OF_TIME, START_OF_TIME};
 
 use super::problem::{Origin, RecordProblem};
 use super::record::{Details, EventRecord};
@@ -158,7 +158,17 @@ pub(crate) fn interpret(raw: RawEvent) -> Interpreted {
         .unwrap_or_default();
     let (time, bad_time) = match raw.time.as_deref() {
         Some(t) => match parse_time(t.trim()) {
-            Ok(time) => (time, None),
+            Ok(time) => match scenario_time(time) {
+                Some(time) => (time, None),
+                None => (
+                    OffsetDateTime::UNIX_EPOCH,
+                    Some(format!(
+                        "time `{t}` is outside scenario time ({} to {})",
+                        format_time(START_OF_TIME),
+                        format_time(END_OF_TIME)
+                    )),
+                ),
+            },
             Err(e) => (OffsetDateTime::UNIX_EPOCH, Some(format!("time `{t}`: {e}"))),
         },
         None => (OffsetDateTime::UNIX_EPOCH, Some("no time".to_string())),
@@ -179,6 +189,17 @@ pub(crate) fn interpret(raw: RawEvent) -> Interpreted {
         problems,
         bad_time,
     }
+}
+
+/// A record's time is scenario time, so that every writer of the harness can write it back
+/// as it was read: UTC, between [`START_OF_TIME`] and [`END_OF_TIME`] (`None` outside, where
+/// a time such as `9999-12-31T23:59:59-01:00` is in the year 10000 in UTC), to the
+/// millisecond (a finer fraction, a Windows log's 100 ns, is dropped).
+fn scenario_time(time: OffsetDateTime) -> Option<OffsetDateTime> {
+    let utc = time.checked_to_offset(time::UtcOffset::UTC)?;
+    let whole = utc.nanosecond() - utc.nanosecond() % 1_000_000;
+    let utc = utc.replace_nanosecond(whole).ok()?;
+    (START_OF_TIME..=END_OF_TIME).contains(&utc).then_some(utc)
 }
 
 fn resolve_event(

@@ -488,6 +488,46 @@ impl FakeIntune {
         self.inner.state()
     }
 
+    /// Fuzzing entry point (`fuzz/`, not part of the API): forgets everything the service
+    /// recorded, as if it had just been started with `config` and `rng` (the challenge key and
+    /// the signing certificate stay), so every fuzz input starts from the same state.
+    #[doc(hidden)]
+    pub fn fuzz_reset(&self, config: &IntuneConfig, rng: &Rng) {
+        let tenant_id = config
+            .tenant_id
+            .clone()
+            .unwrap_or_else(|| rng.fork("intune.tenant").guid());
+        *self.inner.store() =
+            store::Store::new(tenant_id, rng, config.profiles.clone(), config.history);
+        self.inner.switchboard.heal_all();
+    }
+
+    /// Fuzzing entry point (`fuzz/`, not part of the API): one request through the service's
+    /// routes in-process, without a socket; answers the status and the body.
+    #[doc(hidden)]
+    pub async fn fuzz_call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), String> {
+        use tower::ServiceExt;
+        let mut request = axum::http::Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(axum::body::Body::from(body))
+            .map_err(|e| e.to_string())?;
+        let Ok(response) = http::router(self.inner.clone()).oneshot(request).await;
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((status, body.to_vec()))
+    }
+
     /// Stops the server, releasing held calls.
     pub async fn shutdown(self) {
         self.inner.switchboard.close();
