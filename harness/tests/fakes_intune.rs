@@ -105,7 +105,7 @@ fn queue_pkcs(fake: &FakeIntune, device: &str) -> Res<String> {
             ca_name: "TEST-ISSUING-CA".into(),
             certificate_request: b64(&csr),
             request_id: None,
-        })
+        })?
         .request_id)
 }
 
@@ -115,6 +115,7 @@ fn queue_revocation(fake: &FakeIntune, serial: &str) -> String {
         issuer_name: "contoso-ca".into(),
         ca_configuration: None,
     })
+    .expect("the queue has room")
     .request_context
 }
 

@@ -87,6 +87,9 @@ pub struct PkcsArgs {
     /// Different CSRs among them (signed before the timed part, reused round-robin).
     #[arg(long, default_value_t = 1000)]
     pub distinct_csrs: usize,
+    /// Requests the connector issues at once (events and uploads stay in request order).
+    #[arg(long, default_value_t = load::pkcs::IN_FLIGHT)]
+    pub in_flight: usize,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -153,13 +156,15 @@ fn rsa(args: RsaArgs) -> anyhow::Result<u8> {
 }
 
 fn pkcs(args: PkcsArgs) -> anyhow::Result<u8> {
-    let report = load::pkcs::run(args.requests, args.distinct_csrs)?;
+    let report = load::pkcs::run(args.requests, args.distinct_csrs, args.in_flight)?;
     println!(
-        "PKCS: {} requests in {:.2} s ({:.0}/s, {} cycles; CSRs {:.2} s untimed); uploaded once {} / {}, twice {}, missing {}, not issued {}, pending {}; peak RSS {}",
+        "PKCS: {} requests in {:.2} s ({:.0}/s, {} cycles, {} in flight, at most {} queued; CSRs {:.2} s untimed); uploaded once {} / {}, twice {}, missing {}, not issued {}, pending {}; peak RSS {}",
         report.requests,
         report.wall_seconds,
         report.requests_per_second,
         report.cycles,
+        report.in_flight,
+        report.window,
         report.csr_seconds,
         report.uploaded_once,
         report.requests,

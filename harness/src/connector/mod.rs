@@ -29,6 +29,7 @@ use std::sync::Arc;
 pub use cause::Cause;
 pub use crp::CALLER_INFO;
 pub use http::{Failure, RetryPolicy};
+pub use pkcs::MAX_PKCS_IN_FLIGHT;
 pub use store::StoredCertificate;
 
 use crate::contract::intune::pkcs::CaRequestResult;
@@ -104,6 +105,8 @@ pub struct Connector {
     log: Arc<dyn EventLog>,
     clock: Arc<dyn Time>,
     state: Arc<tokio::sync::Mutex<State>>,
+    /// PKCS requests issued at once ([`Connector::with_pkcs_in_flight`]; 1 by default).
+    pkcs_in_flight: usize,
 }
 
 impl Connector {
@@ -122,6 +125,7 @@ impl Connector {
             log,
             clock,
             state: Arc::default(),
+            pkcs_in_flight: 1,
         }
     }
 

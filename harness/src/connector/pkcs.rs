@@ -1,6 +1,12 @@
 //! The PKCS cycle: download Intune's certificate requests, submit each to the CA
 //! (20100 / 20102), upload each result (20300 / 20302). Results that fail to upload wait in an
 //! outbox and go first in the next cycle, so no request is lost or answered twice.
+//!
+//! By default one request is issued at a time. [`Connector::with_pkcs_in_flight`] lets a load
+//! run issue several at once; each request's issue event and upload still come in download
+//! order (a finished request waits for the ones before it), never in order of completion.
+
+use futures_util::stream::{self, StreamExt};
 
 use crate::catalog::Detail;
 use crate::contract::ca::{ca_paths, IssueRequest, IssueResponse};
@@ -23,7 +29,20 @@ fn recorded(a: &Answer) -> Result<bool, Failure> {
     a.json::<bool>()
 }
 
+/// Most PKCS requests a connector issues at once.
+pub const MAX_PKCS_IN_FLIGHT: usize = 64;
+
 impl Connector {
+    /// Issues up to `n` (1 to [`MAX_PKCS_IN_FLIGHT`]) downloaded requests at once. Events and
+    /// uploads stay in download order, so the stream is the same as one at a time as long as
+    /// nothing is retried; but the CA sees the requests in the order they reach it, and draws
+    /// serial numbers (thumbprints) in that order. Scenarios therefore run with 1, the default;
+    /// load runs raise it.
+    pub fn with_pkcs_in_flight(mut self, n: usize) -> Connector {
+        self.pkcs_in_flight = n.clamp(1, MAX_PKCS_IN_FLIGHT);
+        self
+    }
+
     /// Uploads waiting results, then downloads and processes new requests.
     pub(crate) async fn pkcs_cycle(&self) {
         let waiting = std::mem::take(&mut self.state().await.pkcs_outbox);
@@ -46,23 +65,37 @@ impl Connector {
         let Ok(requests) = called.result else {
             return;
         };
-        for req in requests {
-            // A request whose result is still waiting in the outbox was handed out again
-            // because Intune has no answer yet: do not issue twice.
-            {
-                let state = self.state().await;
-                if state
-                    .pkcs_outbox
-                    .iter()
-                    .any(|r| r.request_id == req.request_id)
-                    || state.lost.contains(&req.request_id)
-                {
-                    continue;
-                }
+        // `buffered` keeps up to `pkcs_in_flight` issues running and yields them in download
+        // order; with 1, a request is looked at only after the one before was uploaded.
+        let mut issued = stream::iter(requests)
+            .map(|req| self.issue_unless_answered(req))
+            .buffered(self.pkcs_in_flight.max(1));
+        while let Some(done) = issued.next().await {
+            if let Some((result, cause, details)) = done {
+                self.emit(cause, details);
+                self.upload_pkcs(result).await;
             }
-            let result = self.issue(&req).await;
-            self.upload_pkcs(result).await;
         }
+    }
+
+    /// Issues `req`, unless its result already waits in the outbox: Intune handed it out again
+    /// because it has no answer yet, and it must not be issued twice.
+    async fn issue_unless_answered(
+        &self,
+        req: CaRequest,
+    ) -> Option<(CaRequestResult, Cause, Details)> {
+        {
+            let state = self.state().await;
+            if state
+                .pkcs_outbox
+                .iter()
+                .any(|r| r.request_id == req.request_id)
+                || state.lost.contains(&req.request_id)
+            {
+                return None;
+            }
+        }
+        Some(self.issue(&req).await)
     }
 
     async fn upload_pkcs(&self, result: CaRequestResult) {
@@ -103,7 +136,8 @@ impl Connector {
         }
     }
 
-    async fn issue(&self, req: &CaRequest) -> CaRequestResult {
+    /// Has the CA issue `req`: the result to upload, and the event to write for it.
+    async fn issue(&self, req: &CaRequest) -> (CaRequestResult, Cause, Details) {
         let mut result = CaRequestResult {
             tenant_id: req.tenant_id.clone(),
             user_id: req.user_id.clone(),
@@ -122,14 +156,12 @@ impl Connector {
             Ok(p) => p,
             Err(e) => {
                 let reason = format!("request parameters do not parse: {e}");
-                self.emit(
-                    Cause::PkcsDenied,
-                    base.with(Detail::CaName, self.config.ca_name.clone())
-                        .with(Detail::Reason, reason.clone()),
-                );
+                let details = base
+                    .with(Detail::CaName, self.config.ca_name.clone())
+                    .with(Detail::Reason, reason.clone());
                 result.error_code = Some(CaRequestErrorCode::ParameterDataInvalidError);
                 result.error_message = Some(reason);
-                return result;
+                return (result, Cause::PkcsDenied, details);
             }
         };
         let base = base
@@ -151,14 +183,12 @@ impl Connector {
                 } else {
                     Cause::PkcsIssued
                 };
-                self.emit(
-                    cause,
-                    with_attempts(
-                        base.with(Detail::Thumbprint, issued.thumbprint),
-                        called.attempts,
-                    ),
+                let details = with_attempts(
+                    base.with(Detail::Thumbprint, issued.thumbprint),
+                    called.attempts,
                 );
                 result.succeeded = true;
+                (result, cause, details)
             }
             Err(f) => {
                 let (cause, code) = match &f {
@@ -184,14 +214,12 @@ impl Connector {
                     ),
                 };
                 let reason = f.reason();
-                self.emit(
-                    cause,
-                    with_attempts(base.with(Detail::Reason, reason.clone()), called.attempts),
-                );
+                let details =
+                    with_attempts(base.with(Detail::Reason, reason.clone()), called.attempts);
                 result.error_code = Some(code);
                 result.error_message = Some(reason);
+                (result, cause, details)
             }
         }
-        result
     }
 }

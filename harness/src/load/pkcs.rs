@@ -1,31 +1,46 @@
 //! The PKCS pipeline under load, in process: N requests queued in the fake Intune, the
 //! reference connector's sync cycles download them, have the fake CA issue each, and upload
-//! every result; then the Intune snapshot proves each request was answered exactly once.
+//! every result; then Intune's ledger proves each request was answered exactly once, and the
+//! connector's events that each was issued and uploaded once.
+//!
+//! Built to stay flat in memory however many requests run: requests are queued as the
+//! connector drains them (at most [`WINDOW`] waiting at once, as a real tenant's queue fills
+//! over time), the connector's events are counted, not kept, the CA and Intune keep short
+//! histories, and the proof reads Intune's ledger in place ([`FakeIntune::pkcs_summary`])
+//! instead of copying it.
 //!
 //! Written against the in-process API (`FakeIntune::queue_pkcs`, `Connector::sync`,
-//! `FakeIntune::state`'s ledger, `FakeCa::issued`) and kept in this one file so that it follows
-//! the fakes when they change shape.
+//! `FakeIntune::pkcs_summary`, `FakeCa::issued_count`) and kept in this one file so that it
+//! follows the fakes when they change shape.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use serde::{Deserialize, Serialize};
 
 use super::prepare::on_every_core;
-use crate::connector::{env, Bugs, Connector, ConnectorConfig, RetryPolicy};
-use crate::contract::intune::admin::{Queue, QueuePkcs};
-use crate::event::Sink;
+use crate::connector::env::{self, EventLog};
+use crate::connector::{Bugs, Cause, Connector, ConnectorConfig, RetryPolicy};
+use crate::contract::intune::admin::QueuePkcs;
+use crate::event::Details;
 use crate::fakes::ca::{CaConfig, FakeCa};
-use crate::fakes::intune::{FakeIntune, IntuneConfig};
+use crate::fakes::intune::{FakeIntune, History, IntuneConfig};
 use crate::fixtures::{self, DEVICE_KEYS};
 use crate::pki::{b64, build_csr};
-use crate::sim::{Clock, Rng, DEFAULT_EPOCH};
+use crate::sim::{Clock, DEFAULT_EPOCH};
 
 /// Most requests one run queues.
 pub const MAX_REQUESTS: usize = 1_000_000;
 /// Most requests the connector downloads per cycle (Intune's own limit).
 const BATCH: u32 = 500;
+/// Most requests waiting at Intune at once: two downloads' worth.
+pub const WINDOW: usize = 2 * BATCH as usize;
+/// What the CA and Intune remember of their recent calls during a load run.
+const HISTORY: usize = 1_000;
+/// Requests the connector issues at once by default (see [`Connector::with_pkcs_in_flight`]).
+pub const IN_FLIGHT: usize = 4;
 
 /// What the run measured and proved.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,6 +49,10 @@ pub struct PkcsReport {
     pub requests: usize,
     /// Distinct CSRs among them (signed before the timed part, reused round-robin).
     pub distinct_csrs: usize,
+    /// Most requests waiting at Intune at once.
+    pub window: usize,
+    /// Requests the connector issued at once.
+    pub in_flight: usize,
     /// Seconds building the CSRs (not timed).
     pub csr_seconds: f64,
     /// Seconds from the first queued request to the last uploaded result.
@@ -54,17 +73,38 @@ pub struct PkcsReport {
     pub not_issued: usize,
     /// Requests still queued at Intune at the end.
     pub still_pending: usize,
+    /// Events the connector wrote, by cause (`PkcsIssued`, `Uploaded`, …).
+    pub events: BTreeMap<String, u64>,
     /// Peak resident memory of this process (VmHWM), KiB, where the OS tells it.
     pub peak_rss_kib: Option<u64>,
 }
 
 impl PkcsReport {
-    /// Whether every request was uploaded exactly once, issued, and none is left.
+    /// Whether every request was uploaded exactly once, issued, and none is left; and the
+    /// connector says so too: one issue and one upload event per request, nothing else but
+    /// its downloads, start and stop.
     pub fn proven(&self) -> bool {
+        let said = |cause: Cause| self.events.get(&format!("{cause:?}")).copied().unwrap_or(0);
+        let expected = [
+            Cause::PkcsIssued,
+            Cause::Uploaded,
+            Cause::Downloaded,
+            Cause::ServiceStarted,
+            Cause::ServiceStopped,
+        ]
+        .map(|c| format!("{c:?}"));
+        let others = self
+            .events
+            .keys()
+            .filter(|name| !expected.contains(name))
+            .count();
         self.uploaded_once == self.requests
             && self.uploaded == self.requests
             && self.not_issued == 0
             && self.still_pending == 0
+            && said(Cause::PkcsIssued) == self.requests as u64
+            && said(Cause::Uploaded) == self.requests as u64
+            && others == 0
     }
 }
 
@@ -77,10 +117,30 @@ pub fn peak_rss_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// Runs `requests` PKCS requests through the pipeline, with `distinct_csrs` different CSRs.
-pub fn run(requests: usize, distinct_csrs: usize) -> anyhow::Result<PkcsReport> {
+/// An event log that counts the connector's events by cause and keeps none: a long run's
+/// stream would otherwise be the largest thing in memory.
+#[derive(Default)]
+struct Tally(Mutex<BTreeMap<String, u64>>);
+
+impl EventLog for Tally {
+    fn write(&self, cause: Cause, _details: Details) {
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(format!("{cause:?}")).or_default();
+        *n = n.saturating_add(1);
+    }
+}
+
+/// Runs `requests` PKCS requests through the pipeline, with `distinct_csrs` different CSRs,
+/// the connector issuing `in_flight` at once.
+pub fn run(requests: usize, distinct_csrs: usize, in_flight: usize) -> anyhow::Result<PkcsReport> {
     if requests == 0 || requests > MAX_REQUESTS {
         bail!("--requests must be between 1 and {MAX_REQUESTS}, not {requests}");
+    }
+    if !(1..=crate::connector::MAX_PKCS_IN_FLIGHT).contains(&in_flight) {
+        bail!(
+            "--in-flight must be between 1 and {}, not {in_flight}",
+            crate::connector::MAX_PKCS_IN_FLIGHT
+        );
     }
     let distinct = distinct_csrs.clamp(1, requests);
     let started = Instant::now();
@@ -93,21 +153,35 @@ pub fn run(requests: usize, distinct_csrs: usize) -> anyhow::Result<PkcsReport> 
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let mut report = runtime.block_on(pipeline(requests, &csrs))?;
+    let mut report = runtime.block_on(pipeline(requests, &csrs, in_flight))?;
     report.csr_seconds = csr_time.as_secs_f64();
     report.peak_rss_kib = peak_rss_kib();
     Ok(report)
 }
 
-async fn pipeline(requests: usize, csrs: &[String]) -> anyhow::Result<PkcsReport> {
+async fn pipeline(
+    requests: usize,
+    csrs: &[String],
+    in_flight: usize,
+) -> anyhow::Result<PkcsReport> {
     let clock = Clock::new(DEFAULT_EPOCH);
-    let rng = Rng::new(1);
-    let sink = Sink::new(clock.clone());
-    let ca_config = CaConfig::default();
+    let rng = crate::sim::Rng::new(1);
+    let ca_config = CaConfig {
+        history: HISTORY,
+        ..CaConfig::default()
+    };
     let ca = FakeCa::start(ca_config.clone(), clock.clone(), rng.fork("ca"))
         .await
         .context("starting the fake CA")?;
-    let intune = FakeIntune::start(IntuneConfig::default(), clock.clone(), rng.fork("intune"))
+    let intune_config = IntuneConfig {
+        history: History {
+            calls: HISTORY,
+            uploads: HISTORY,
+            ..History::default()
+        },
+        ..IntuneConfig::default()
+    };
+    let intune = FakeIntune::start(intune_config, clock.clone(), rng.fork("intune"))
         .await
         .context("starting the fake Intune service")?;
     let day = time::Duration::days(1);
@@ -124,8 +198,9 @@ async fn pipeline(requests: usize, csrs: &[String]) -> anyhow::Result<PkcsReport
         },
         &signing,
     )?;
-    let (time, log) = env::in_process(&clock, &sink);
-    let log: Arc<dyn env::EventLog> = log;
+    let tally = Arc::new(Tally::default());
+    let log: Arc<dyn EventLog> = tally.clone();
+    let time: Arc<dyn env::Time> = Arc::new(clock.clone());
     let connector = Connector::new(
         ConnectorConfig {
             discovery_url: intune.discovery_url(),
@@ -144,65 +219,88 @@ async fn pipeline(requests: usize, csrs: &[String]) -> anyhow::Result<PkcsReport
         },
         log,
         time,
-    );
+    )
+    .with_pkcs_in_flight(in_flight);
     connector.start().await;
 
     let started = Instant::now();
-    for n in 0..requests {
-        let k = n % csrs.len();
-        intune.queue_pkcs(QueuePkcs {
-            device_id: format!("pkcs-device-{k:07}"),
-            user_id: format!("pkcs-user-{k:07}"),
-            template_name: "IntuneUser".into(),
-            ca_name: ca_config.name.clone(),
-            certificate_request: csrs[k].clone(),
-            request_id: None,
-        });
-    }
-    // Each cycle answers up to BATCH requests; look at Intune's state (a full copy) only
-    // once the expected number of cycles has run.
-    let expected = requests.div_ceil(BATCH as usize);
+    let mut queued = 0;
     let mut cycles = 0;
-    let snapshot = loop {
-        let due = if cycles < expected {
-            expected - cycles
-        } else {
-            1
-        };
-        for _ in 0..due {
-            connector.sync().await;
-            cycles += 1;
+    // Every cycle answers up to BATCH requests; a run that stops making progress ends
+    // here and the report says what is missing.
+    let most_cycles = requests.div_ceil(BATCH as usize).saturating_mul(2) + 10;
+    loop {
+        let pending = intune.pkcs_summary().pending;
+        let room = WINDOW.saturating_sub(pending).min(requests - queued);
+        for n in queued..queued + room {
+            let k = n % csrs.len();
+            intune
+                .queue_pkcs(QueuePkcs {
+                    device_id: format!("pkcs-device-{k:07}"),
+                    user_id: format!("pkcs-user-{k:07}"),
+                    template_name: "IntuneUser".into(),
+                    ca_name: ca_config.name.clone(),
+                    certificate_request: csrs[k].clone(),
+                    request_id: None,
+                })
+                .map_err(|e| anyhow!(e))?;
         }
-        let state = intune.state();
-        if state.pending_pkcs.is_empty() || cycles >= expected.saturating_mul(2) + 10 {
-            break state;
+        queued += room;
+        if (queued == requests && pending + room == 0) || cycles >= most_cycles {
+            break;
         }
-    };
+        connector.sync().await;
+        cycles += 1;
+    }
     let wall = started.elapsed();
     connector.stop().await;
-    let issued = ca.issued().len();
+    let issued = ca.issued_count();
+    let summary = intune.pkcs_summary();
     intune.shutdown().await;
     ca.shutdown().await;
-
-    let ledger: Vec<_> = snapshot
-        .ledger
-        .iter()
-        .filter(|e| e.queue == Queue::Pkcs)
-        .collect();
-    let recorded = |e: &&crate::contract::intune::admin::LedgerEntry| e.recorded + e.duplicates;
+    let events = tally.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
     Ok(PkcsReport {
         requests,
         distinct_csrs: csrs.len(),
+        window: WINDOW,
+        in_flight,
         csr_seconds: 0.0,
         wall_seconds: wall.as_secs_f64(),
         requests_per_second: requests as f64 / wall.as_secs_f64().max(f64::MIN_POSITIVE),
         cycles,
-        uploaded: ledger.iter().map(|e| e.recorded as usize).sum(),
-        uploaded_once: ledger.iter().filter(|e| recorded(e) == 1).count(),
-        uploaded_twice_or_more: ledger.iter().filter(|e| recorded(e) > 1).count(),
-        missing: ledger.iter().filter(|e| e.recorded == 0).count(),
-        not_issued: requests.saturating_sub(issued),
-        still_pending: snapshot.pending_pkcs.len(),
+        uploaded: usize::try_from(summary.recorded).unwrap_or(usize::MAX),
+        uploaded_once: summary.exactly_once,
+        uploaded_twice_or_more: summary.more_than_once,
+        missing: summary.never + (requests - queued),
+        not_issued: requests.saturating_sub(usize::try_from(issued).unwrap_or(usize::MAX)),
+        still_pending: summary.pending,
+        events,
         peak_rss_kib: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More requests than the window and the batch, so that queueing, downloading and
+    /// uploading all wrap around; every request is proven answered once, in both modes.
+    #[test]
+    fn every_request_is_issued_and_uploaded_exactly_once() {
+        for in_flight in [1, 4] {
+            let r = run(1_234, 50, in_flight).unwrap();
+            assert!(r.proven(), "{r:#?}");
+            assert_eq!(r.uploaded_once, 1_234);
+            assert_eq!(r.events.get("PkcsIssued"), Some(&1_234));
+            assert_eq!(r.events.get("Uploaded"), Some(&1_234));
+            assert_eq!(r.in_flight, in_flight);
+        }
+    }
+
+    #[test]
+    fn bad_sizes_are_refused() {
+        assert!(run(0, 1, 1).is_err());
+        assert!(run(1, 1, 0).is_err());
+        assert!(run(1, 1, crate::connector::MAX_PKCS_IN_FLIGHT + 1).is_err());
+    }
 }

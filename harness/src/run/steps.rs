@@ -93,7 +93,7 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
                         },
                         request_id: None,
                     };
-                    let queued = world.intune.queue_pkcs(req);
+                    let queued = world.intune.queue_pkcs(req).map_err(&fail)?;
                     ledger.pkcs_requests.push(queued.request_id);
                 }
             }
@@ -108,11 +108,14 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
                         .find(|c| c.subject_cn.as_deref() == Some(device.as_str()))
                         .map(|c| c.serial.clone())
                         .ok_or_else(|| fail(format!("no certificate was issued to `{device}` before this step, so there is nothing to revoke; add a `sync` after its `queue_pkcs`")))?;
-                    let queued = world.intune.queue_revocation(QueueRevocation {
-                        serial_number: serial,
-                        issuer_name: scenario.setup.ca.name.clone(),
-                        ca_configuration: None,
-                    });
+                    let queued = world
+                        .intune
+                        .queue_revocation(QueueRevocation {
+                            serial_number: serial,
+                            issuer_name: scenario.setup.ca.name.clone(),
+                            ca_configuration: None,
+                        })
+                        .map_err(&fail)?;
                     ledger.revocations.push(queued.request_context);
                 }
             }

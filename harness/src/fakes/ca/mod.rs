@@ -337,6 +337,12 @@ impl FakeCa {
         (store.journal_dropped, store.issued_dropped)
     }
 
+    /// How many certificates the CA has issued, forgotten ones included.
+    pub fn issued_count(&self) -> u64 {
+        let store = lock(&self.core.store);
+        (store.issued.len() as u64).saturating_add(store.issued_dropped)
+    }
+
     /// Every certificate issued, in order, with its revocation state (the most recent
     /// [`CaConfig::history`]).
     pub fn issued(&self) -> Vec<IssuedCert> {

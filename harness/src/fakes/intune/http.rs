@@ -445,7 +445,7 @@ async fn queue_pkcs(State(s): State<Arc<Inner>>, body: Bytes) -> Response {
         &body,
         r#"{"deviceId", "userId", "templateName", "caName", "certificateRequest", "requestId"?}"#,
     )
-    .map(|q| s.queue_pkcs(q))
+    .and_then(|q| s.queue_pkcs(q))
     .map_or_else(|r| r.response(), ok)
 }
 
@@ -454,7 +454,7 @@ async fn queue_revocation(State(s): State<Arc<Inner>>, body: Bytes) -> Response 
         &body,
         r#"{"serialNumber", "issuerName", "caConfiguration"?}"#,
     )
-    .map(|q| s.queue_revocation(q))
+    .and_then(|q| s.queue_revocation(q))
     .map_or_else(|r| r.response(), ok)
 }
 

@@ -24,6 +24,7 @@
 
 mod challenge;
 mod http;
+mod ledger;
 mod profile;
 mod queues;
 mod scep;
@@ -36,6 +37,7 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use rcgen::KeyUsagePurpose;
 
+pub use ledger::QueueSummary;
 pub use profile::{SanKind, ScepProfile};
 pub use store::History;
 
@@ -215,7 +217,7 @@ impl Inner {
         })
     }
 
-    fn queue_pkcs(&self, q: QueuePkcs) -> CaRequest {
+    fn queue_pkcs(&self, q: QueuePkcs) -> Result<CaRequest, Refusal> {
         let mut store = self.store();
         let request_id = q.request_id.unwrap_or_else(|| store.request_ids.guid());
         let parameters = serde_json::to_string(&PkcsParameters {
@@ -233,16 +235,12 @@ impl Inner {
             parameters,
         };
         store
-            .queued_pkcs
-            .push((request.request_id.clone(), request.device_id.clone()));
-        store.pkcs.push(store::Pending {
-            request: request.clone(),
-            handouts: 0,
-        });
-        request
+            .enqueue_pkcs(request.clone())
+            .map_err(|e| Refusal::new(507, "InsufficientStorage", e))?;
+        Ok(request)
     }
 
-    fn queue_revocation(&self, q: QueueRevocation) -> RevocationRequest {
+    fn queue_revocation(&self, q: QueueRevocation) -> Result<RevocationRequest, Refusal> {
         let mut store = self.store();
         let serial = pki::normalize_serial(&q.serial_number).unwrap_or(q.serial_number);
         let request = RevocationRequest {
@@ -254,30 +252,18 @@ impl Inner {
             issuer_name: Some(q.issuer_name),
         };
         store
-            .queued_revocations
-            .push((request.request_context.clone(), serial));
-        store.revocations.push(store::Pending {
-            request: request.clone(),
-            handouts: 0,
-        });
-        request
+            .enqueue_revocation(request.clone(), &serial)
+            .map_err(|e| Refusal::new(507, "InsufficientStorage", e))?;
+        Ok(request)
     }
 
     fn state(&self) -> IntuneState {
         let store = self.store();
         IntuneState {
-            pending_pkcs: store
-                .pkcs
-                .iter()
-                .map(|p| p.request.request_id.clone())
-                .collect(),
-            pending_revocations: store
-                .revocations
-                .iter()
-                .map(|p| p.request.request_context.clone())
-                .collect(),
-            queued_pkcs: store.queued_pkcs.clone(),
-            queued_revocations: store.queued_revocations.clone(),
+            pending_pkcs: store.pkcs.pending_ids(),
+            pending_revocations: store.revocations.pending_ids(),
+            queued_pkcs: store.pkcs.queued(),
+            queued_revocations: store.revocations.queued(),
             ledger: store.ledger_entries(),
             unknown_uploads: store.unknown_uploads,
             unknown_examples: store.unknown_examples.clone(),
@@ -448,14 +434,22 @@ impl FakeIntune {
         )
     }
 
-    /// Queues a PKCS request (as `POST /admin/pkcs-requests`).
-    pub fn queue_pkcs(&self, q: QueuePkcs) -> CaRequest {
-        self.inner.queue_pkcs(q)
+    /// Queues a PKCS request (as `POST /admin/pkcs-requests`). Refused only when the queue
+    /// has held `u32::MAX` requests.
+    pub fn queue_pkcs(&self, q: QueuePkcs) -> Result<CaRequest, String> {
+        self.inner.queue_pkcs(q).map_err(|r| r.message)
     }
 
-    /// Queues a revocation (as `POST /admin/revocation-requests`).
-    pub fn queue_revocation(&self, q: QueueRevocation) -> RevocationRequest {
-        self.inner.queue_revocation(q)
+    /// Queues a revocation (as `POST /admin/revocation-requests`). Refused only when the
+    /// queue has held `u32::MAX` requests.
+    pub fn queue_revocation(&self, q: QueueRevocation) -> Result<RevocationRequest, String> {
+        self.inner.queue_revocation(q).map_err(|r| r.message)
+    }
+
+    /// How the PKCS queue stands (its ledger counted in place, nothing copied): what a load
+    /// run reads instead of [`FakeIntune::state`].
+    pub fn pkcs_summary(&self) -> QueueSummary {
+        self.inner.store().pkcs.summary()
     }
 
     /// Adds or replaces a SCEP profile.

@@ -14,22 +14,9 @@ use crate::contract::intune::revocation::{
 };
 use crate::contract::intune::CaRequestErrorCode;
 
-use super::store::{Pending, Store};
+use super::ledger::RequestQueue;
+use super::store::{Bounded, Store};
 use super::Refusal;
-
-/// Hands out up to `max` queued requests that `keep` selects, oldest first; they stay queued
-/// until a final result is recorded.
-fn hand_out<T: Clone>(queue: &mut [Pending<T>], max: u32, keep: impl Fn(&T) -> bool) -> Vec<T> {
-    queue
-        .iter_mut()
-        .filter(|p| keep(&p.request))
-        .take(max as usize)
-        .map(|p| {
-            p.handouts = p.handouts.saturating_add(1);
-            p.request.clone()
-        })
-        .collect()
-}
 
 fn check_max(name: &str, max: u32, limit: u32) -> Result<(), Refusal> {
     if (1..=limit).contains(&max) {
@@ -80,23 +67,21 @@ impl Uploaded for RevocationResult {
 }
 
 /// Why a single result is refused, if it is.
-fn judge<R: Uploaded>(
-    store: &Store,
-    queue: Queue,
+fn judge<R: Uploaded, T: Clone>(
+    queue: &RequestQueue<T>,
     r: &R,
-    queued: &HashSet<String>,
     seen: &HashSet<&str>,
     echo_mismatch: Option<String>,
 ) -> (UploadVerdict, Option<String>) {
     let id = r.id();
     let code = r.error_code().filter(|c| *c != CaRequestErrorCode::None);
     let message = r.error_message().filter(|m| !m.trim().is_empty());
-    if !queued.contains(id) {
+    if !queue.was_queued(id) {
         (
             UploadVerdict::RefusedUnknown,
             Some(format!("no request `{id}` was ever queued")),
         )
-    } else if store.final_results.contains(&(queue, id.to_string())) || seen.contains(id) {
+    } else if queue.is_final(id) || seen.contains(id) {
         (
             UploadVerdict::RefusedDuplicate,
             Some(format!("request `{id}` already has its result")),
@@ -117,22 +102,45 @@ fn judge<R: Uploaded>(
     }
 }
 
+/// Where every upload attempt is noted, beside the queue's own ledger.
+struct UploadLog<'a> {
+    uploads: &'a mut Bounded<UploadAttempt>,
+    unknown_uploads: &'a mut u64,
+    unknown_examples: &'a mut Vec<String>,
+}
+
 impl Store {
+    /// Queues a PKCS request (its id drawn or given by the caller).
+    pub fn enqueue_pkcs(&mut self, request: CaRequest) -> Result<(), String> {
+        let issuer = serde_json::from_str::<PkcsParameters>(&request.parameters)
+            .ok()
+            .map(|p| p.ca_name);
+        let (id, device) = (request.request_id.clone(), request.device_id.clone());
+        self.pkcs.push(&id, &device, request, issuer)
+    }
+
+    /// Queues a revocation of `serial`.
+    pub fn enqueue_revocation(
+        &mut self,
+        request: RevocationRequest,
+        serial: &str,
+    ) -> Result<(), String> {
+        let id = request.request_context.clone();
+        let issuer = request.issuer_name.clone();
+        self.revocations.push(&id, serial, request, issuer)
+    }
+
     /// `downloadCARequests`.
     pub fn download_pkcs(
         &mut self,
         p: &CaRequestDownloadParameters,
     ) -> Result<Vec<CaRequest>, Refusal> {
         check_max("maxMessages", p.max_messages, MAX_MESSAGES)?;
-        let issuer = p.issuer_name.clone();
-        let kind = p.request_type.clone();
-        Ok(hand_out(&mut self.pkcs, p.max_messages, |r: &CaRequest| {
-            kind.as_deref().is_none_or(|k| k == r.request_type)
-                && issuer.as_deref().is_none_or(|i| {
-                    serde_json::from_str::<PkcsParameters>(&r.parameters)
-                        .map(|params| params.ca_name == i)
-                        .unwrap_or(true)
-                })
+        let issuer = p.issuer_name.as_deref();
+        let kind = p.request_type.as_deref();
+        Ok(self.pkcs.hand_out(p.max_messages, |w| {
+            kind.is_none_or(|k| k == w.request.request_type)
+                && issuer.is_none_or(|i| w.issuer.as_deref().is_none_or(|mine| mine == i))
         }))
     }
 
@@ -142,16 +150,10 @@ impl Store {
         p: &RevocationDownloadParameters,
     ) -> Result<Vec<RevocationRequest>, Refusal> {
         check_max("maxRequests", p.max_requests, MAX_REQUESTS)?;
-        let issuer = p.issuer_name.clone();
-        Ok(hand_out(
-            &mut self.revocations,
-            p.max_requests,
-            |r: &RevocationRequest| {
-                issuer
-                    .as_deref()
-                    .is_none_or(|i| r.issuer_name.as_deref() == Some(i))
-            },
-        ))
+        let issuer = p.issuer_name.as_deref();
+        Ok(self.revocations.hand_out(p.max_requests, |w| {
+            issuer.is_none_or(|i| w.issuer.as_deref() == Some(i))
+        }))
     }
 
     /// `uploadCARequestResults`.
@@ -159,8 +161,7 @@ impl Store {
         let echoes: Vec<Option<String>> = results
             .iter()
             .map(|r| {
-                let queued = self.pkcs.iter().find(|p| p.request.request_id == r.request_id)?;
-                let q = &queued.request;
+                let q = self.pkcs.waiting(&r.request_id)?;
                 let differs = q.tenant_id != r.tenant_id
                     || q.device_id != r.device_id
                     || q.user_id != r.user_id
@@ -173,93 +174,37 @@ impl Store {
                 })
             })
             .collect();
-        let queued: HashSet<String> = self.queued_pkcs.iter().map(|(id, _)| id.clone()).collect();
-        let ids = results.iter().map(|r| r.request_id.clone()).collect();
-        self.upload(Queue::Pkcs, &results, &queued, echoes, ids)
+        let Store {
+            pkcs,
+            uploads,
+            unknown_uploads,
+            unknown_examples,
+            ..
+        } = self;
+        let log = UploadLog {
+            uploads,
+            unknown_uploads,
+            unknown_examples,
+        };
+        upload(Queue::Pkcs, pkcs, log, &results, echoes)
     }
 
     /// `uploadRevocationResults`.
     pub fn upload_revocations(&mut self, results: Vec<RevocationResult>) -> Result<(), Refusal> {
-        let queued: HashSet<String> = self
-            .queued_revocations
-            .iter()
-            .map(|(id, _)| id.clone())
-            .collect();
         let echoes = vec![None; results.len()];
-        let ids = results.iter().map(|r| r.request_context.clone()).collect();
-        self.upload(Queue::Revocation, &results, &queued, echoes, ids)
-    }
-
-    fn upload<R: Uploaded>(
-        &mut self,
-        queue: Queue,
-        results: &[R],
-        queued: &HashSet<String>,
-        echoes: Vec<Option<String>>,
-        ids: Vec<String>,
-    ) -> Result<(), Refusal> {
-        if results.is_empty() {
-            return Err(Refusal::bad_request(
-                "`results` is empty: upload at least one result",
-            ));
-        }
-        let mut seen: HashSet<&str> = HashSet::new();
-        let mut verdicts = Vec::with_capacity(results.len());
-        for (r, echo) in results.iter().zip(echoes) {
-            let judged = judge(self, queue, r, queued, &seen, echo);
-            seen.insert(r.id());
-            verdicts.push(judged);
-        }
-        let refusal = verdicts
-            .iter()
-            .find_map(|(v, why)| why.clone().map(|w| (*v, w)));
-        for ((r, (verdict, _)), id) in results.iter().zip(&verdicts).zip(ids) {
-            let verdict = match (&refusal, verdict.recorded()) {
-                (Some(_), true) => UploadVerdict::RefusedWithBatch,
-                _ => *verdict,
-            };
-            let entry = self.ledger.entry((queue, id.clone())).or_default();
-            match verdict {
-                UploadVerdict::Recorded => entry.recorded = entry.recorded.saturating_add(1),
-                UploadVerdict::Requeued => entry.requeued = entry.requeued.saturating_add(1),
-                UploadVerdict::RefusedDuplicate => {
-                    entry.duplicates = entry.duplicates.saturating_add(1)
-                }
-                UploadVerdict::RefusedContradictory => {
-                    entry.contradictory = entry.contradictory.saturating_add(1)
-                }
-                UploadVerdict::RefusedUnknown => {
-                    self.ledger.remove(&(queue, id.clone()));
-                    self.unknown_uploads = self.unknown_uploads.saturating_add(1);
-                    if self.unknown_examples.len() < 10 {
-                        self.unknown_examples.push(id.clone());
-                    }
-                }
-                UploadVerdict::RefusedWithBatch | UploadVerdict::Faulted => {}
-            }
-            self.uploads.push(UploadAttempt {
-                queue,
-                request_id: id.clone(),
-                succeeded: r.succeeded(),
-                error_code: r.error_code(),
-                verdict,
-            });
-            if verdict == UploadVerdict::Recorded {
-                self.final_results.insert((queue, id.clone()));
-                match queue {
-                    Queue::Pkcs => self.pkcs.retain(|p| p.request.request_id != id),
-                    Queue::Revocation => {
-                        self.revocations.retain(|p| p.request.request_context != id)
-                    }
-                }
-            }
-        }
-        match refusal {
-            None => Ok(()),
-            Some((UploadVerdict::RefusedUnknown, why)) => Err(Refusal::new(404, "NotFound", why)),
-            Some((UploadVerdict::RefusedDuplicate, why)) => Err(Refusal::new(409, "Conflict", why)),
-            Some((_, why)) => Err(Refusal::bad_request(why)),
-        }
+        let Store {
+            revocations,
+            uploads,
+            unknown_uploads,
+            unknown_examples,
+            ..
+        } = self;
+        let log = UploadLog {
+            uploads,
+            unknown_uploads,
+            unknown_examples,
+        };
+        upload(Queue::Revocation, revocations, log, &results, echoes)
     }
 
     /// Records that a fault answered an upload: nothing was read, nothing kept.
@@ -271,5 +216,74 @@ impl Store {
             error_code: None,
             verdict: UploadVerdict::Faulted,
         });
+    }
+}
+
+/// Records an upload all together or not at all.
+fn upload<R: Uploaded, T: Clone>(
+    kind: Queue,
+    queue: &mut RequestQueue<T>,
+    log: UploadLog<'_>,
+    results: &[R],
+    echoes: Vec<Option<String>>,
+) -> Result<(), Refusal> {
+    if results.is_empty() {
+        return Err(Refusal::bad_request(
+            "`results` is empty: upload at least one result",
+        ));
+    }
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut verdicts = Vec::with_capacity(results.len());
+    for (r, echo) in results.iter().zip(echoes) {
+        let judged = judge(queue, r, &seen, echo);
+        seen.insert(r.id());
+        verdicts.push(judged);
+    }
+    let refusal = verdicts
+        .iter()
+        .find_map(|(v, why)| why.clone().map(|w| (*v, w)));
+    for (r, (verdict, _)) in results.iter().zip(&verdicts) {
+        let id = r.id();
+        let verdict = match (&refusal, verdict.recorded()) {
+            (Some(_), true) => UploadVerdict::RefusedWithBatch,
+            _ => *verdict,
+        };
+        match verdict {
+            UploadVerdict::Recorded => {
+                queue.count(id, |c| c.recorded = c.recorded.saturating_add(1))
+            }
+            UploadVerdict::Requeued => {
+                queue.count(id, |c| c.requeued = c.requeued.saturating_add(1))
+            }
+            UploadVerdict::RefusedDuplicate => {
+                queue.count(id, |c| c.duplicates = c.duplicates.saturating_add(1))
+            }
+            UploadVerdict::RefusedContradictory => {
+                queue.count(id, |c| c.contradictory = c.contradictory.saturating_add(1))
+            }
+            UploadVerdict::RefusedUnknown => {
+                *log.unknown_uploads = log.unknown_uploads.saturating_add(1);
+                if log.unknown_examples.len() < 10 {
+                    log.unknown_examples.push(id.to_string());
+                }
+            }
+            UploadVerdict::RefusedWithBatch | UploadVerdict::Faulted => {}
+        }
+        log.uploads.push(UploadAttempt {
+            queue: kind,
+            request_id: id.to_string(),
+            succeeded: r.succeeded(),
+            error_code: r.error_code(),
+            verdict,
+        });
+        if verdict == UploadVerdict::Recorded {
+            queue.finish(id);
+        }
+    }
+    match refusal {
+        None => Ok(()),
+        Some((UploadVerdict::RefusedUnknown, why)) => Err(Refusal::new(404, "NotFound", why)),
+        Some((UploadVerdict::RefusedDuplicate, why)) => Err(Refusal::new(409, "Conflict", why)),
+        Some((_, why)) => Err(Refusal::bad_request(why)),
     }
 }

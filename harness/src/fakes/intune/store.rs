@@ -1,5 +1,6 @@
-//! The fake Intune's one store: the two queues and what was uploaded for each request, the
-//! challenges it minted, the SCEP transactions it validated, and a bounded history of calls.
+//! The fake Intune's one store: the two queues and what was uploaded for each request (each a
+//! [`RequestQueue`]), the challenges it minted, the SCEP transactions it validated, and a
+//! bounded history of calls.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -8,6 +9,7 @@ use crate::contract::intune::pkcs::CaRequest;
 use crate::contract::intune::revocation::RevocationRequest;
 use crate::sim::Rng;
 
+use super::ledger::RequestQueue;
 use super::profile::ScepProfile;
 
 /// A history that keeps the most recent `cap` entries and counts the rest.
@@ -38,21 +40,6 @@ impl<T: Clone> Bounded<T> {
     pub fn to_vec(&self) -> Vec<T> {
         self.items.iter().cloned().collect()
     }
-}
-
-/// A queued request and how often it was handed out.
-pub(super) struct Pending<T> {
-    pub request: T,
-    pub handouts: u32,
-}
-
-/// One queued request's upload ledger.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Ledger {
-    pub recorded: u32,
-    pub requeued: u32,
-    pub duplicates: u32,
-    pub contradictory: u32,
 }
 
 /// A minted challenge.
@@ -98,12 +85,8 @@ pub(super) struct Store {
     pub contexts: Rng,
     pub challenge_rng: Rng,
     pub serials: Rng,
-    pub pkcs: Vec<Pending<CaRequest>>,
-    pub revocations: Vec<Pending<RevocationRequest>>,
-    pub queued_pkcs: Vec<(String, String)>,
-    pub queued_revocations: Vec<(String, String)>,
-    pub ledger: HashMap<(Queue, String), Ledger>,
-    pub final_results: HashSet<(Queue, String)>,
+    pub pkcs: RequestQueue<CaRequest>,
+    pub revocations: RequestQueue<RevocationRequest>,
     pub unknown_uploads: u64,
     pub unknown_examples: Vec<String>,
     pub uploads: Bounded<UploadAttempt>,
@@ -133,12 +116,8 @@ impl Store {
             contexts: rng.fork("intune.revocation-contexts"),
             challenge_rng: rng.fork("intune.challenges"),
             serials: rng.fork("intune.serials"),
-            pkcs: Vec::new(),
-            revocations: Vec::new(),
-            queued_pkcs: Vec::new(),
-            queued_revocations: Vec::new(),
-            ledger: HashMap::new(),
-            final_results: HashSet::new(),
+            pkcs: RequestQueue::default(),
+            revocations: RequestQueue::default(),
             unknown_uploads: 0,
             unknown_examples: Vec::new(),
             uploads: Bounded::new(history.uploads),
@@ -183,42 +162,10 @@ impl Store {
         }
     }
 
-    /// The ledger in queue order.
+    /// The ledger in queue order: PKCS requests, then revocations.
     pub fn ledger_entries(&self) -> Vec<LedgerEntry> {
-        let pending_pkcs: HashSet<&str> = self
-            .pkcs
-            .iter()
-            .map(|p| p.request.request_id.as_str())
-            .collect();
-        let pending_rev: HashSet<&str> = self
-            .revocations
-            .iter()
-            .map(|p| p.request.request_context.as_str())
-            .collect();
-        let entry = |queue: Queue, id: &str, pending: bool| {
-            let l = self
-                .ledger
-                .get(&(queue, id.to_string()))
-                .cloned()
-                .unwrap_or_default();
-            LedgerEntry {
-                queue,
-                request_id: id.to_string(),
-                recorded: l.recorded,
-                requeued: l.requeued,
-                duplicates: l.duplicates,
-                contradictory: l.contradictory,
-                pending,
-            }
-        };
-        self.queued_pkcs
-            .iter()
-            .map(|(id, _)| entry(Queue::Pkcs, id, pending_pkcs.contains(id.as_str())))
-            .chain(
-                self.queued_revocations
-                    .iter()
-                    .map(|(id, _)| entry(Queue::Revocation, id, pending_rev.contains(id.as_str()))),
-            )
-            .collect()
+        let mut entries = self.pkcs.entries(Queue::Pkcs);
+        entries.extend(self.revocations.entries(Queue::Revocation));
+        entries
     }
 }

@@ -33,7 +33,10 @@ pub(super) async fn queue_pkcs(State(w): State<Arc<World>>, bytes: Bytes) -> Ans
         &bytes,
         r#"{"deviceId", "userId", "templateName", "caName", "certificateRequest", "requestId"?}"#,
     )?;
-    Ok(Json(w.intune.queue_pkcs(q)))
+    w.intune
+        .queue_pkcs(q)
+        .map(Json)
+        .map_err(AdminError::internal)
 }
 
 pub(super) async fn queue_revocation(
@@ -44,7 +47,10 @@ pub(super) async fn queue_revocation(
         &bytes,
         r#"{"serialNumber", "issuerName", "caConfiguration"?}"#,
     )?;
-    Ok(Json(w.intune.queue_revocation(q)))
+    w.intune
+        .queue_revocation(q)
+        .map(Json)
+        .map_err(AdminError::internal)
 }
 
 /// What a cycle did.
