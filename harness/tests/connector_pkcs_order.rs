@@ -36,7 +36,9 @@ async fn one_sync(in_flight: usize) -> (Vec<(EventId, String)>, Vec<String>) {
     let mut devices = Vec::new();
     for n in 0..REQUESTS {
         let device = format!("order-{n}");
-        let csr = pki::b64(&pki::build_csr(&fixtures::device_key(n % 4).unwrap(), &device, None).unwrap());
+        let csr = pki::b64(
+            &pki::build_csr(&fixtures::device_key(n % 4).unwrap(), &device, None).unwrap(),
+        );
         // The first request is answered last, the last first.
         Mock::given(method("POST"))
             .and(path(ca_paths::ISSUE))
@@ -107,11 +109,19 @@ async fn one_sync(in_flight: usize) -> (Vec<(EventId, String)>, Vec<String>) {
     let events = sink
         .records()
         .into_iter()
-        .filter(|r| matches!(r.event, EventId::PkcsCertIssueSuccess | EventId::UploadSuccess))
+        .filter(|r| {
+            matches!(
+                r.event,
+                EventId::PkcsCertIssueSuccess | EventId::UploadSuccess
+            )
+        })
         .map(|r| {
             (
                 r.event,
-                r.details.get(Detail::DeviceId).unwrap_or_default().to_string(),
+                r.details
+                    .get(Detail::DeviceId)
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect();

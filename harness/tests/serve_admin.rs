@@ -406,6 +406,45 @@ async fn histories_are_bounded_and_say_what_they_forgot() {
     serve.shutdown().await.unwrap();
 }
 
+/// A challenge minted and not yet used is live state, not history: a client that mints more
+/// challenges than `--history` before enrolling (as `load scep` does) still enrolls with each.
+/// Used challenges are what the history forgets, and one used twice is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_challenges_outlive_the_history() {
+    let serve = start(|o| o.history = 3).await;
+    let urls = serve.urls();
+    let admin = Admin::new(&urls);
+    let scep = devices(&urls).await;
+    let mut rng = Rng::new(6);
+    let mut minted = Vec::new();
+    for n in 0..8 {
+        let device = format!("early-{n}");
+        minted.push((device.clone(), admin.mint(&device, 3600).await));
+    }
+    for (n, (device, challenge)) in minted.iter().enumerate() {
+        let got = scep
+            .enroll(n, device, Some(challenge), &mut rng)
+            .await
+            .unwrap();
+        assert!(
+            matches!(got, Enrolled::Issued(_)),
+            "challenge {n} of 8, minted before any was used: {got:?}"
+        );
+    }
+    for n in [0, 7] {
+        let (device, challenge) = &minted[n];
+        let again = scep
+            .enroll(n, device, Some(challenge), &mut rng)
+            .await
+            .unwrap();
+        assert!(
+            matches!(again, Enrolled::Rejected(_)),
+            "challenge {n} used twice: {again:?}"
+        );
+    }
+    serve.shutdown().await.unwrap();
+}
+
 async fn read_stream(resp: reqwest::Response) -> String {
     let bytes = tokio::time::timeout(Duration::from_secs(30), resp.bytes())
         .await

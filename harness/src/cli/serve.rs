@@ -48,7 +48,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub ca_file: Option<PathBuf>,
     /// Entries each history keeps (CA journal and certificates, NDES requests, Intune calls,
-    /// uploads, challenges, transactions); the oldest are forgotten beyond it.
+    /// uploads, used challenges, transactions); the oldest are forgotten beyond it.
     #[arg(long, default_value_t = DEFAULT_HISTORY)]
     pub history: usize,
     /// Do not print each event to stderr.

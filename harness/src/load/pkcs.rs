@@ -77,6 +77,9 @@ pub struct PkcsReport {
     pub events: BTreeMap<String, u64>,
     /// Peak resident memory of this process (VmHWM), KiB, where the OS tells it.
     pub peak_rss_kib: Option<u64>,
+    /// [`PkcsReport::proven`], written out for readers of the JSON.
+    #[serde(default)]
+    pub proven: bool,
 }
 
 impl PkcsReport {
@@ -156,6 +159,7 @@ pub fn run(requests: usize, distinct_csrs: usize, in_flight: usize) -> anyhow::R
     let mut report = runtime.block_on(pipeline(requests, &csrs, in_flight))?;
     report.csr_seconds = csr_time.as_secs_f64();
     report.peak_rss_kib = peak_rss_kib();
+    report.proven = report.proven();
     Ok(report)
 }
 
@@ -276,6 +280,7 @@ async fn pipeline(
         still_pending: summary.pending,
         events,
         peak_rss_kib: None,
+        proven: false,
     })
 }
 

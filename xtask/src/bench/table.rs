@@ -95,10 +95,8 @@ pub fn render(r: &Value) -> String {
         "requests", "wall s", "req/s", "peak RSS", "CSRs s"
     );
     for row in r["pkcs"]["rows"].as_array().into_iter().flatten() {
-        let proven = row["uploaded_once"] == row["requests"]
-            && row["uploaded"] == row["requests"]
-            && row["not_issued"].as_u64() == Some(0)
-            && row["still_pending"].as_u64() == Some(0);
+        // Intune's ledger and the connector's own events agree (`PkcsReport::proven`).
+        let proven = row["proven"].as_bool() == Some(true);
         let _ = writeln!(
             o,
             "{:>8} | {:>8.2} | {:>8.0} | {:>6.1} MiB | {:>6.2} | {}",
@@ -114,12 +112,13 @@ pub fn render(r: &Value) -> String {
                 )
             } else {
                 format!(
-                    "NOT PROVEN: once {} twice+ {} missing {} not issued {} pending {}",
+                    "NOT PROVEN: once {} twice+ {} missing {} not issued {} pending {}; events {}",
                     row["uploaded_once"],
                     row["uploaded_twice_or_more"],
                     row["missing"],
                     row["not_issued"],
-                    row["still_pending"]
+                    row["still_pending"],
+                    row["events"]
                 )
             }
         );
@@ -156,12 +155,9 @@ pub fn problems(r: &Value) -> Vec<String> {
         }
     }
     for row in r["pkcs"]["rows"].as_array().into_iter().flatten() {
-        if row["uploaded_once"] != row["requests"]
-            || row["uploaded"] != row["requests"]
-            || row["not_issued"].as_u64() != Some(0)
-        {
+        if row["proven"].as_bool() != Some(true) {
             out.push(format!(
-                "PKCS {}: not every request was uploaded exactly once and issued",
+                "PKCS {}: not every request was issued and uploaded exactly once (Intune's ledger or the connector's events)",
                 row["requests"]
             ));
         }

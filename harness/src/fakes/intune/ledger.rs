@@ -461,7 +461,10 @@ mod tests {
         assert_eq!(q.hand_out(10, |_| true), [2]);
         let e = q.entries(Queue::Revocation);
         assert_eq!(e.len(), 3);
-        assert_eq!((e[0].recorded, e[0].duplicates, e[0].pending), (1, 1, false));
+        assert_eq!(
+            (e[0].recorded, e[0].duplicates, e[0].pending),
+            (1, 1, false)
+        );
         assert_eq!(e[2], LedgerEntry { ..e[0].clone() });
         assert_eq!(q.summary().more_than_once, 1);
         assert_eq!(q.queued()[2], (A.to_string(), "d3".to_string()));

@@ -156,9 +156,7 @@ impl Inner {
         if let Err((code, why)) = profile.check(&csr, &record.device, &record.user) {
             return refuse(code, why);
         }
-        if let Some(r) = store.challenges.get_mut(&claims.id) {
-            r.used = true;
-        }
+        store.use_challenge(claims.id);
         store.keep_transaction(txid.to_string());
         Verdict {
             code: E::Success,

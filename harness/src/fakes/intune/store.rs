@@ -62,7 +62,9 @@ pub struct History {
     pub calls: usize,
     /// Upload attempts kept.
     pub uploads: usize,
-    /// Challenges kept (the oldest are forgotten first).
+    /// Used challenges kept (the longest used are forgotten first; a forgotten one is refused
+    /// as no longer known, with the same code as one used twice). A challenge not yet used is
+    /// live state, not history: it is kept until [`MAX_LIVE_CHALLENGES`] newer ones are minted.
     pub challenges: usize,
     /// Validated transactions kept.
     pub transactions: usize,
@@ -79,6 +81,9 @@ impl Default for History {
     }
 }
 
+/// Most challenges kept at once, used or not: beyond it the oldest minted is forgotten.
+pub const MAX_LIVE_CHALLENGES: usize = 100_000;
+
 pub(super) struct Store {
     pub tenant_id: String,
     pub request_ids: Rng,
@@ -91,7 +96,10 @@ pub(super) struct Store {
     pub unknown_examples: Vec<String>,
     pub uploads: Bounded<UploadAttempt>,
     pub challenges: HashMap<u64, ChallengeRecord>,
+    /// Challenge ids in mint order (ids already forgotten among them until compacted).
     pub challenge_order: VecDeque<u64>,
+    /// Used challenge ids in order of use.
+    pub used_challenges: VecDeque<u64>,
     pub next_challenge: u64,
     pub transactions: HashMap<String, Transaction>,
     pub transaction_order: VecDeque<String>,
@@ -123,6 +131,7 @@ impl Store {
             uploads: Bounded::new(history.uploads),
             challenges: HashMap::new(),
             challenge_order: VecDeque::new(),
+            used_challenges: VecDeque::new(),
             next_challenge: 1,
             transactions: HashMap::new(),
             transaction_order: VecDeque::new(),
@@ -135,12 +144,38 @@ impl Store {
         }
     }
 
-    /// Keeps a challenge, forgetting the oldest beyond the bound.
+    /// Keeps a newly minted challenge, forgetting the oldest beyond [`MAX_LIVE_CHALLENGES`].
     pub fn keep_challenge(&mut self, id: u64, record: ChallengeRecord) {
         self.challenges.insert(id, record);
         self.challenge_order.push_back(id);
-        while self.challenge_order.len() > self.history.challenges {
-            if let Some(old) = self.challenge_order.pop_front() {
+        while self.challenges.len() > MAX_LIVE_CHALLENGES {
+            match self.challenge_order.pop_front() {
+                Some(old) => {
+                    self.challenges.remove(&old);
+                }
+                None => break,
+            }
+        }
+        // Ids of challenges forgotten after use stay in the order until compacted here, so
+        // the order holds at most about twice what the map does.
+        if self.challenge_order.len() > 2 * self.challenges.len() + 1024 {
+            let kept = &self.challenges;
+            self.challenge_order.retain(|id| kept.contains_key(id));
+        }
+    }
+
+    /// Marks a challenge used, forgetting the longest-used beyond the history's bound.
+    pub fn use_challenge(&mut self, id: u64) {
+        let Some(record) = self.challenges.get_mut(&id) else {
+            return;
+        };
+        if record.used {
+            return;
+        }
+        record.used = true;
+        self.used_challenges.push_back(id);
+        while self.used_challenges.len() > self.history.challenges {
+            if let Some(old) = self.used_challenges.pop_front() {
                 self.challenges.remove(&old);
             }
         }
