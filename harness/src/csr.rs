@@ -362,16 +362,21 @@ impl Csr {
         })
     }
 
-    /// Checks the request's signature over its info with its own key.
+    /// Checks the request's signature over its info with its own key (the public-key operation
+    /// runs on aws-lc-rs; RustCrypto only reads the key, so errors keep their wording).
     pub fn verify(&self) -> Result<(), CsrError> {
+        use aws_lc_rs::signature::{
+            ParsedPublicKey, RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY as SHA1,
+            RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY as SHA256,
+        };
         let info = self.request.info.to_der().map_err(decode)?;
         let spki = self.request.info.public_key.to_der().map_err(decode)?;
         let key = RsaPublicKey::from_public_key_der(&spki)
             .map_err(|e| CsrError::Decode(format!("the request's key is not RSA: {e}")))?;
         let sig = Signature::try_from(self.request.signature.raw_bytes()).map_err(decode)?;
-        let checked = match self.digest {
-            Some(CsrDigest::Sha1) => VerifyingKey::<Sha1>::new(key).verify(&info, &sig),
-            Some(CsrDigest::Sha256) => VerifyingKey::<Sha256>::new(key).verify(&info, &sig),
+        let algorithm = match self.digest {
+            Some(CsrDigest::Sha1) => &SHA1,
+            Some(CsrDigest::Sha256) => &SHA256,
             None => {
                 return Err(CsrError::Decode(format!(
                     "signature algorithm {} is not supported",
@@ -379,7 +384,20 @@ impl Csr {
                 )))
             }
         };
-        checked.map_err(|_| CsrError::Decode("the signature does not verify".into()))
+        let bad = || CsrError::Decode("the signature does not verify".into());
+        if !(1024..=8192).contains(&key.size().saturating_mul(8)) {
+            // Outside what aws-lc-rs verifies: RustCrypto, as before.
+            let checked = match self.digest {
+                Some(CsrDigest::Sha1) => VerifyingKey::<Sha1>::new(key).verify(&info, &sig),
+                _ => VerifyingKey::<Sha256>::new(key).verify(&info, &sig),
+            };
+            return checked.map_err(|_| bad());
+        }
+        let public = self.request.info.public_key.subject_public_key.raw_bytes();
+        ParsedPublicKey::new(algorithm, public)
+            .map_err(|_| bad())?
+            .verify_sig(&info, self.request.signature.raw_bytes())
+            .map_err(|_| bad())
     }
 
     /// The subject public key info, DER.
@@ -439,6 +457,27 @@ impl FromStr for KeyUse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A SHA-256 request verifies, and one with its signature changed does not.
+    #[test]
+    fn sha256_verifies_and_a_changed_signature_does_not() {
+        let key = crate::fixtures::device_key(1).expect("key");
+        let spec = CsrSpec {
+            common_name: Some("dev-8".into()),
+            digest: CsrDigest::Sha256,
+            ..CsrSpec::default()
+        };
+        let der = spec.build(&key).expect("build");
+        Csr::read(&der).expect("read").verify().expect("signature");
+        let mut bad = der.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        let err = Csr::read(&bad).expect("still parses").verify();
+        assert!(
+            matches!(&err, Err(CsrError::Decode(m)) if m == "the signature does not verify"),
+            "{err:?}"
+        );
+    }
 
     #[test]
     fn every_field_round_trips_and_sha1_verifies() {
