@@ -200,7 +200,8 @@ impl World {
                     certificate_request: self.pkcs_csr.clone(),
                     request_id: None,
                 })
-                .request_id
+                .map(|r| r.request_id)
+                .unwrap_or_default()
         };
         let revoke = |serial: &str| {
             self.fake
@@ -209,7 +210,8 @@ impl World {
                     issuer_name: "contoso-ca".into(),
                     ca_configuration: None,
                 })
-                .request_context
+                .map(|r| r.request_context)
+                .unwrap_or_default()
         };
         let mint = |profile: &str| {
             self.fake
