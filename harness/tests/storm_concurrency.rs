@@ -13,8 +13,9 @@ fn storm_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/story-enrollment-storm.yaml")
 }
 
-/// The storm's stream (snapshot YAML) with every `concurrency: 8` replaced by `concurrency`.
-fn stream(concurrency: u32) -> String {
+/// The storm's stream (snapshot YAML) with every `concurrency: 8` replaced by `concurrency`,
+/// with `seed` (`None`: the scenario's own).
+fn stream(concurrency: u32, seed: Option<u64>) -> String {
     let text = std::fs::read_to_string(storm_file()).expect("the storm scenario");
     assert!(
         text.contains("concurrency: 8"),
@@ -32,6 +33,7 @@ fn stream(concurrency: u32) -> String {
         &storm_file(),
         &RunOptions {
             ci: true,
+            seed,
             ..RunOptions::default()
         },
     ));
@@ -46,27 +48,29 @@ fn stream(concurrency: u32) -> String {
 
 #[test]
 fn the_storm_writes_the_same_stream_with_concurrency_8_as_with_1() {
-    let one = stream(1);
-    let eight = stream(8);
-    if one != eight {
-        let at = one
-            .lines()
-            .zip(eight.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        let show = |s: &str| {
-            s.lines()
-                .skip(at.saturating_sub(8))
-                .take(16)
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        panic!(
-            "the streams differ from line {}:\n--- concurrency 1\n{}\n--- concurrency 8\n{}",
-            at + 1,
-            show(&one),
-            show(&eight)
-        );
+    for seed in [None, Some(1), Some(2)] {
+        let one = stream(1, seed);
+        let eight = stream(8, seed);
+        if one != eight {
+            let at = one
+                .lines()
+                .zip(eight.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            let show = |s: &str| {
+                s.lines()
+                    .skip(at.saturating_sub(8))
+                    .take(16)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            panic!(
+                "seed {seed:?}: the streams differ from line {}:\n--- concurrency 1\n{}\n--- concurrency 8\n{}",
+                at + 1,
+                show(&one),
+                show(&eight)
+            );
+        }
     }
 }
 
@@ -101,4 +105,41 @@ fn concurrency_is_refused_out_of_range_and_with_expired_challenges() {
     }
     scenario::load_str(Path::new("c.yaml"), &scenario("concurrency: 32"))
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn run_text(text: &str) -> connector_harness::run::Outcome {
+    let path = Path::new("concurrent.yaml");
+    let loaded = scenario::load_str(path, text).unwrap_or_else(|e| panic!("{e}"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run_scenario(
+        &loaded,
+        path,
+        &RunOptions {
+            ci: true,
+            ..RunOptions::default()
+        },
+    ))
+}
+
+#[test]
+fn a_concurrent_step_refuses_to_run_beside_faults_and_runs_once_they_are_healed() {
+    let text = |heal: &str| {
+        format!(
+            "name: concurrent\nsummary: s\nsteps:\n  - start\n  - fault: {{target: intune.validate, kind: status, status: 500, times: 1}}\n{heal}  - enroll: {{device: d, user: u, count: 3, concurrency: 3}}\n  - stop\n"
+        )
+    };
+    let refused = run_text(&text(""));
+    assert_eq!(refused.status, Status::Failed);
+    let problems = refused.problems.join("\n");
+    assert!(
+        problems.contains("faults are in force (intune.")
+            && problems.contains("`heal` them before this step or use `concurrency: 1`"),
+        "{problems}"
+    );
+    let healed = run_text(&text("  - heal: all\n"));
+    assert_eq!(healed.status, Status::Passed, "{:?}", healed.problems);
 }
