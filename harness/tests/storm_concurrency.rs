@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use connector_harness::catalog::Detail;
 use connector_harness::run::{run_scenario, RunOptions, Status};
 use connector_harness::scenario;
 
@@ -142,4 +143,38 @@ fn a_concurrent_step_refuses_to_run_beside_faults_and_runs_once_they_are_healed(
     );
     let healed = run_text(&text("  - heal: all\n"));
     assert_eq!(healed.status, Status::Passed, "{:?}", healed.problems);
+}
+
+#[test]
+fn a_concurrent_step_refuses_events_that_name_none_of_its_devices() {
+    // The connector names a device by its CSR's common name until Intune answers; without a
+    // challenge Intune never does, so these events name `someone-else`.
+    let text = |concurrency: u32| {
+        format!(
+            "name: concurrent\nsummary: s\nsteps:\n  - start\n  - enroll: {{device: d, user: u, count: 3, concurrency: {concurrency}, challenge: missing, csr: {{subject: someone-else}}, expect: rejected}}\n  - stop\n"
+        )
+    };
+    let sequential = run_text(&text(1));
+    assert_eq!(
+        sequential.status,
+        Status::Passed,
+        "{:?}",
+        sequential.problems
+    );
+    let refused = run_text(&text(3));
+    assert_eq!(refused.status, Status::Failed);
+    let problems = refused.problems.join("\n");
+    assert!(
+        problems.contains("3 of the 3 events written while this step's requests were in flight name no device of the step"),
+        "{problems}"
+    );
+    // Nothing is lost: the held events are in the stream all the same (the run stops at the
+    // refused step, before `stop`).
+    let named = |o: &connector_harness::run::Outcome| {
+        o.events
+            .iter()
+            .filter(|r| r.details.get(Detail::DeviceId) == Some("someone-else"))
+            .count()
+    };
+    assert_eq!((named(&sequential), named(&refused)), (3, 3));
 }

@@ -120,7 +120,8 @@ impl Drop for Hold {
 /// Collects the events of one run. Cloning shares the same stream.
 ///
 /// Sequence numbers and timestamps are assigned under one lock, so concurrent writers can never
-/// lose, duplicate or reorder a record relative to its sequence number.
+/// lose, duplicate or reorder a record relative to its sequence number. Under a [`Hold`], the
+/// timestamp is taken when the record is written and the sequence number when it is released.
 #[derive(Clone)]
 pub struct Sink {
     clock: Clock,
@@ -154,6 +155,7 @@ impl Sink {
 
     /// [`Sink::emit`], noting why the event was written (the reference connector's cause).
     /// The cause is kept beside the stream for the coverage report; it is not part of it.
+    /// Under a [`Hold`], the record returned has sequence 0: it is numbered at release.
     pub fn emit_caused(
         &self,
         event: EventId,

@@ -8,8 +8,8 @@
 //! connector writes meanwhile is held by the sink and released grouped by enrollment
 //! ([`crate::event::Hold`]), so the stream is the one the same step writes with concurrency 1.
 //! What timing could still decide is refused: faults in force (a counted fault strikes whichever
-//! request comes first; a retry's backoff moves the clock), and any move of the scenario clock
-//! while the requests are in flight.
+//! request comes first; a retry's backoff moves the clock), events that name no enrollment of
+//! the step, and any move of the scenario clock while the requests are in flight.
 
 use std::collections::HashMap;
 
@@ -77,7 +77,13 @@ async fn concurrently(
         .buffered(limit)
         .collect()
         .await;
-    hold.release();
+    let released = hold.release();
+    if released.unattributed > 0 {
+        return Err(format!(
+            "{} of the {} events written while this step's requests were in flight name no device of the step (no `device_id`, or another one), so only thread timing could place them in the stream; use `concurrency: 1` here",
+            released.unattributed, released.records
+        ));
+    }
     if world.clock.now() != before {
         return Err(format!(
             "scenario time moved while this step's {} requests were in flight (a connector's backoff?), so when each event happened would depend on thread timing; use `concurrency: 1` here",
