@@ -170,9 +170,20 @@ pub async fn send(world: &World, prepared: Prepared) -> Enrollment {
             reason: format!("HTTP {status}"),
         };
     }
+    // Reading the answer is RSA work: off the runtime's threads, so that the answers of
+    // requests in flight at once are read in parallel.
+    tokio::task::spawn_blocking(move || read_answer(&bytes, &me, sent))
+        .await
+        .unwrap_or_else(|e| Enrollment::Error {
+            reason: format!("reading the answer failed: {e}"),
+        })
+}
+
+/// Classifies NDES's answer `bytes` to the request `sent` (`None`: a broken one) of `me`.
+fn read_answer(bytes: &[u8], me: &Device, sent: Option<SentRequest>) -> Enrollment {
     let ra_signing = fixtures::RA_SIGNING.certificate().ok();
     match sent {
-        Some(sent) => match client::read_cert_rep(&bytes, &me, &sent, ra_signing.as_ref()) {
+        Some(sent) => match client::read_cert_rep(bytes, me, &sent, ra_signing.as_ref()) {
             Ok(CertRepOutcome::Success {
                 certificate_der, ..
             }) => match Certificate::from_der(&certificate_der) {
@@ -194,7 +205,7 @@ pub async fn send(world: &World, prepared: Prepared) -> Enrollment {
             },
         },
         // A broken request cannot be matched to its answer; read the status only.
-        None => match PkiMessage::parse(&bytes) {
+        None => match PkiMessage::parse(bytes) {
             Ok(m)
                 if m.message_type == MessageType::CertRep
                     && m.pki_status == Some(PkiStatus::Failure) =>
