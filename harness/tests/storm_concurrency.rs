@@ -137,7 +137,7 @@ fn a_concurrent_step_refuses_to_run_beside_faults_and_runs_once_they_are_healed(
     assert_eq!(refused.status, Status::Failed);
     let problems = refused.problems.join("\n");
     assert!(
-        problems.contains("faults are in force (intune.")
+        problems.contains("faults are in force (intune.validate)")
             && problems.contains("`heal` them before this step or use `concurrency: 1`"),
         "{problems}"
     );

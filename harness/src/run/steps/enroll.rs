@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use futures_util::stream::{self, StreamExt};
 
+use crate::contract::fault::FaultTarget;
 use crate::contract::intune::admin::MintChallenge;
 use crate::scenario::check::EXPIRED_CHALLENGE_WAIT_MS;
 use crate::scenario::expand;
@@ -101,31 +102,14 @@ async fn concurrently(
 /// Faults in force would let thread timing decide which request meets them (and, through a
 /// retry's backoff, when scenario time moves): a concurrent step refuses to run beside them.
 fn refuse_faults(world: &World) -> Result<(), String> {
-    let mut faults: Vec<String> = Vec::new();
-    faults.extend(
-        world
-            .ca
-            .switchboard()
-            .faults()
-            .iter()
-            .map(|(op, _)| format!("ca.{op:?}")),
-    );
-    faults.extend(
-        world
-            .intune
-            .switchboard()
-            .faults()
-            .iter()
-            .map(|(op, _)| format!("intune.{op:?}")),
-    );
-    faults.extend(
-        world
-            .ndes
-            .switchboard()
-            .faults()
-            .iter()
-            .map(|(op, _)| format!("ndes.{op:?}")),
-    );
+    let ca = world.ca.switchboard().faults();
+    let intune = world.intune.switchboard().faults();
+    let ndes = world.ndes.switchboard().faults();
+    let faults: Vec<String> = (ca.iter().map(|(op, _)| FaultTarget::Ca(*op)))
+        .chain(intune.iter().map(|(op, _)| FaultTarget::Intune(*op)))
+        .chain(ndes.iter().map(|(op, _)| FaultTarget::Ndes(*op)))
+        .map(|t| t.to_string())
+        .collect();
     if faults.is_empty() {
         return Ok(());
     }
