@@ -32,7 +32,7 @@ pub use record::{Details, EventRecord};
 pub use scan::{
     detect, read_capped, scan_bytes, scan_file, Format, ScanOptions, Scanned, DEFAULT_MAX_BYTES,
 };
-pub use sink::{check_contract, ContractViolation, Sink};
+pub use sink::{check_contract, ContractViolation, Hold, Released, Sink};
 pub use wire::WireRecord;
 pub use xml::{
     event_to_xml, event_to_xml_in, to_xml, write_xml, XmlForm, XmlLayout, CHANNEL, COMPUTER,

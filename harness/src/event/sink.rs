@@ -1,6 +1,14 @@
 //! The sink: the one owner of a run's event stream. Lossless, ordered, and strict about the
 //! catalog's contract.
+//!
+//! While a step's enrollments run concurrently, the order in which the connector writes their
+//! events is thread timing. A [`Hold`] keeps the records written meanwhile aside and releases
+//! them, when the step ends, in a canonical order: grouped by the enrollment they belong to
+//! (their `device_id`, in the step's order), each enrollment's own records in written order,
+//! then the records of no enrollment of the step in written order. Sequence numbers are given
+//! at release, so the stream stays numbered 1, 2, 3… with no gap and no timing in it.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::catalog::{Detail, DiagnosticCode, EventId};
@@ -62,12 +70,58 @@ struct State {
     violations: Vec<ContractViolation>,
     /// Why each event was written, when the writer said (kept beside the stream, not in it).
     causes: Vec<String>,
+    /// Records being held for canonical ordering, while a [`Hold`] lasts.
+    held: Option<Held>,
+}
+
+/// Records written under a [`Hold`], not yet numbered.
+struct Held {
+    /// Device id → the index of its enrollment in the step.
+    order: HashMap<String, usize>,
+    /// Each record with its enrollment's index (`None`: no enrollment of the step), in written
+    /// order.
+    records: Vec<(Option<usize>, EventRecord)>,
+}
+
+/// What a [`Hold`] released.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Released {
+    /// Records released, in all.
+    pub records: usize,
+    /// Of those, records whose `device_id` is missing or names no enrollment of the step:
+    /// released after the others, in written order.
+    pub unattributed: usize,
+}
+
+/// Holds the records written from its start until it is released (or dropped, so that a run
+/// cut short by its budget loses nothing), then releases them in canonical order.
+#[must_use = "records are held until the hold is released or dropped"]
+pub struct Hold {
+    sink: Sink,
+    released: bool,
+}
+
+impl Hold {
+    /// Releases the held records into the stream in canonical order, numbering them.
+    pub fn release(mut self) -> Released {
+        self.released = true;
+        self.sink.release_held()
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if !self.released {
+            self.sink.release_held();
+        }
+    }
 }
 
 /// Collects the events of one run. Cloning shares the same stream.
 ///
 /// Sequence numbers and timestamps are assigned under one lock, so concurrent writers can never
-/// lose, duplicate or reorder a record relative to its sequence number.
+/// lose, duplicate or reorder a record relative to its sequence number. Under a [`Hold`], the
+/// timestamp is taken when the record is written and the sequence number when it is released.
 #[derive(Clone)]
 pub struct Sink {
     clock: Clock,
@@ -101,6 +155,7 @@ impl Sink {
 
     /// [`Sink::emit`], noting why the event was written (the reference connector's cause).
     /// The cause is kept beside the stream for the coverage report; it is not part of it.
+    /// Under a [`Hold`], the record returned has sequence 0: it is numbered at release.
     pub fn emit_caused(
         &self,
         event: EventId,
@@ -118,16 +173,80 @@ impl Sink {
             state.violations.push(v.clone());
             return Err(v);
         }
+        let time = self.clock.now();
+        if let Some(held) = state.held.as_mut() {
+            let index = details
+                .get(Detail::DeviceId)
+                .and_then(|d| held.order.get(d).copied());
+            // Numbered at release; until then the record carries sequence 0.
+            let record = EventRecord {
+                sequence: 0,
+                time,
+                event,
+                code,
+                details,
+            };
+            held.records.push((index, record.clone()));
+            return Ok(record);
+        }
         state.written = state.written.saturating_add(1);
         let record = EventRecord {
             sequence: state.written,
-            time: self.clock.now(),
+            time,
             event,
             code,
             details,
         };
         state.records.push(record.clone());
         Ok(record)
+    }
+
+    /// Holds every record written from now on until the returned [`Hold`] is released;
+    /// `devices` are the step's enrollments, in order (the canonical order of release). A hold
+    /// started while another lasts releases the earlier one's records first.
+    pub fn hold<S: AsRef<str>>(&self, devices: &[S]) -> Hold {
+        let order = devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.as_ref().to_string(), i))
+            .collect();
+        let earlier = {
+            let mut state = self.lock();
+            state.held.replace(Held {
+                order,
+                records: Vec::new(),
+            })
+        };
+        if let Some(earlier) = earlier {
+            self.release(earlier);
+        }
+        Hold {
+            sink: self.clone(),
+            released: false,
+        }
+    }
+
+    fn release_held(&self) -> Released {
+        let held = self.lock().held.take();
+        held.map(|h| self.release(h)).unwrap_or_default()
+    }
+
+    /// Appends `held`'s records in canonical order: by enrollment (a stable sort keeps each
+    /// enrollment's records in written order), the unattributed ones last.
+    fn release(&self, held: Held) -> Released {
+        let mut records = held.records;
+        records.sort_by_key(|(index, _)| index.unwrap_or(usize::MAX));
+        let released = Released {
+            records: records.len(),
+            unattributed: records.iter().filter(|(i, _)| i.is_none()).count(),
+        };
+        let mut state = self.lock();
+        for (_, mut record) in records {
+            state.written = state.written.saturating_add(1);
+            record.sequence = state.written;
+            state.records.push(record);
+        }
+        released
     }
 
     /// A copy of the stream so far (since the last [`Sink::drain`]).
@@ -216,6 +335,83 @@ mod tests {
         emit();
         let second: Vec<u64> = sink.drain().iter().map(|r| r.sequence).collect();
         assert_eq!(second, [3]);
+    }
+
+    fn device_event(sink: &Sink, device: &str, tag: &str) {
+        let d = Details::new()
+            .with(Detail::DeviceId, device)
+            .with(Detail::TransactionId, tag);
+        sink.emit(EventId::CrpVerifyMetricSuccess, DiagnosticCode::Success, d)
+            .unwrap();
+    }
+
+    fn shown(records: &[EventRecord]) -> Vec<(u64, String, String)> {
+        records
+            .iter()
+            .map(|r| {
+                let get = |d| r.details.get(d).unwrap_or("-").to_string();
+                (
+                    r.sequence,
+                    get(Detail::DeviceId),
+                    get(Detail::TransactionId),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_hold_releases_grouped_by_enrollment_and_renumbered() {
+        let sink = Sink::new(Clock::default());
+        device_event(&sink, "before", "0");
+        let hold = sink.hold(&["a", "b", "c"]);
+        // Written as thread timing had it: interleaved, and one of no enrollment of the step.
+        device_event(&sink, "c", "c1");
+        device_event(&sink, "a", "a1");
+        device_event(&sink, "stranger", "s1");
+        device_event(&sink, "c", "c2");
+        device_event(&sink, "b", "b1");
+        device_event(&sink, "a", "a2");
+        assert_eq!(
+            sink.records().len(),
+            1,
+            "held records are not in the stream yet"
+        );
+        let released = hold.release();
+        assert_eq!(
+            released,
+            Released {
+                records: 6,
+                unattributed: 1
+            }
+        );
+        device_event(&sink, "after", "9");
+        let want = [
+            (1, "before", "0"),
+            (2, "a", "a1"),
+            (3, "a", "a2"),
+            (4, "b", "b1"),
+            (5, "c", "c1"),
+            (6, "c", "c2"),
+            (7, "stranger", "s1"),
+            (8, "after", "9"),
+        ]
+        .map(|(n, d, t)| (n, d.to_string(), t.to_string()));
+        assert_eq!(shown(&sink.records()), want);
+    }
+
+    #[test]
+    fn a_dropped_hold_loses_nothing() {
+        let sink = Sink::new(Clock::default());
+        {
+            let _hold = sink.hold(&["a", "b"]);
+            device_event(&sink, "b", "b1");
+            device_event(&sink, "a", "a1");
+        }
+        let got: Vec<_> = shown(&sink.records())
+            .into_iter()
+            .map(|(n, d, _)| (n, d))
+            .collect();
+        assert_eq!(got, [(1, "a".to_string()), (2, "b".to_string())]);
     }
 
     #[test]

@@ -44,6 +44,26 @@ impl fmt::Display for Enrollment {
     }
 }
 
+/// An enrollment ready to send: the device, its PKIOperation body, and what the device needs
+/// to read the answer. Preparing touches the device's own RNG fork and asks NDES for its
+/// certificates; sending touches neither, so enrollments prepared in order may be sent in any.
+pub struct Prepared {
+    me: Device,
+    body: Vec<u8>,
+    /// The request as built, for a well-formed message (a broken one cannot be matched to its
+    /// answer).
+    sent: Option<SentRequest>,
+}
+
+/// What preparing an enrollment came to: a request to send, or already the outcome (NDES's
+/// certificates could not be fetched).
+pub enum Ready {
+    /// Send it with [`send`].
+    Send(Box<Prepared>),
+    /// No request: this is the outcome.
+    Done(Enrollment),
+}
+
 /// Enrolls `device` (the `n`-th enrollment of the run) with the certificate request `request`
 /// describes, building its message as `shape` says. `Err` means the harness itself could not
 /// build the request.
@@ -54,6 +74,21 @@ pub async fn enroll(
     request: &crate::csr::CsrSpec,
     shape: MessageShape,
 ) -> Result<Enrollment, String> {
+    match prepare(world, device, n, request, shape).await? {
+        Ready::Send(p) => Ok(send(world, *p).await),
+        Ready::Done(outcome) => Ok(outcome),
+    }
+}
+
+/// Prepares `device`'s enrollment (the `n`-th of the run): its key, CSR and self-signed
+/// certificate, NDES's certificates, and the PKIOperation message built as `shape` says.
+pub async fn prepare(
+    world: &World,
+    device: &str,
+    n: usize,
+    request: &crate::csr::CsrSpec,
+    shape: MessageShape,
+) -> Result<Ready, String> {
     let mut rng = world.rng.fork(&format!("device/{n}/{device}"));
     let key = fixtures::device_key(n % fixtures::DEVICE_KEYS.len()).map_err(|e| e.to_string())?;
     let csr = request.build(&key).map_err(|e| e.to_string())?;
@@ -61,7 +96,7 @@ pub async fn enroll(
     let url = world.ndes.url();
     let ra_encryption = match ca_certs(world, &url).await {
         Ok(certs) => pick_encryption_cert(certs)?,
-        Err(reason) => return Ok(Enrollment::Error { reason }),
+        Err(reason) => return Ok(Ready::Done(Enrollment::Error { reason })),
     };
     let opts = RequestOptions::default();
     let e = |e: crate::scep::ScepError| e.to_string();
@@ -94,6 +129,13 @@ pub async fn enroll(
             (sent.message.clone(), None)
         }
     };
+    Ok(Ready::Send(Box::new(Prepared { me, body, sent })))
+}
+
+/// Posts a prepared PKIOperation to NDES and classifies the answer.
+pub async fn send(world: &World, prepared: Prepared) -> Enrollment {
+    let Prepared { me, body, sent } = prepared;
+    let url = world.ndes.url();
     let answer = world
         .http
         .post(format!("{url}?operation=PKIOperation"))
@@ -104,33 +146,44 @@ pub async fn enroll(
     let resp = match answer {
         Ok(r) => r,
         Err(err) if err.is_timeout() => {
-            return Ok(Enrollment::Error {
+            return Enrollment::Error {
                 reason: "no answer in time".into(),
-            })
+            }
         }
         Err(_) => {
-            return Ok(Enrollment::Error {
+            return Enrollment::Error {
                 reason: "connection failed".into(),
-            })
+            }
         }
     };
     let status = resp.status().as_u16();
     let bytes = match resp.bytes().await {
         Ok(b) => b,
         Err(_) => {
-            return Ok(Enrollment::Error {
+            return Enrollment::Error {
                 reason: "answer cut short".into(),
-            })
+            }
         }
     };
     if status != 200 {
-        return Ok(Enrollment::Error {
+        return Enrollment::Error {
             reason: format!("HTTP {status}"),
-        });
+        };
     }
+    // Reading the answer is RSA work: off the runtime's threads, so that the answers of
+    // requests in flight at once are read in parallel.
+    tokio::task::spawn_blocking(move || read_answer(&bytes, &me, sent))
+        .await
+        .unwrap_or_else(|e| Enrollment::Error {
+            reason: format!("reading the answer failed: {e}"),
+        })
+}
+
+/// Classifies NDES's answer `bytes` to the request `sent` (`None`: a broken one) of `me`.
+fn read_answer(bytes: &[u8], me: &Device, sent: Option<SentRequest>) -> Enrollment {
     let ra_signing = fixtures::RA_SIGNING.certificate().ok();
-    Ok(match sent {
-        Some(sent) => match client::read_cert_rep(&bytes, &me, &sent, ra_signing.as_ref()) {
+    match sent {
+        Some(sent) => match client::read_cert_rep(bytes, me, &sent, ra_signing.as_ref()) {
             Ok(CertRepOutcome::Success {
                 certificate_der, ..
             }) => match Certificate::from_der(&certificate_der) {
@@ -152,7 +205,7 @@ pub async fn enroll(
             },
         },
         // A broken request cannot be matched to its answer; read the status only.
-        None => match PkiMessage::parse(&bytes) {
+        None => match PkiMessage::parse(bytes) {
             Ok(m)
                 if m.message_type == MessageType::CertRep
                     && m.pki_status == Some(PkiStatus::Failure) =>
@@ -168,7 +221,7 @@ pub async fn enroll(
                 reason: format!("unreadable answer: {err}"),
             },
         },
-    })
+    }
 }
 
 async fn ca_certs(world: &World, url: &str) -> Result<Vec<Certificate>, String> {

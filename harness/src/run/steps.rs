@@ -3,14 +3,15 @@
 use std::collections::HashMap;
 
 use crate::contract::fault::{Fault, FaultKind, FaultTarget, KindName, Scope};
-use crate::contract::intune::admin::{MintChallenge, QueuePkcs, QueueRevocation};
-use crate::scenario::check::EXPIRED_CHALLENGE_WAIT_MS;
-use crate::scenario::model::{ChallengeState, Enroll, EnrollOutcome, FaultStep, Step};
+use crate::contract::intune::admin::{QueuePkcs, QueueRevocation};
+use crate::scenario::model::{EnrollOutcome, FaultStep, Step};
 use crate::scenario::{expand, Scenario};
 use crate::sim::{format_time, END_OF_TIME};
 
-use super::device::{self, Enrollment};
+use super::device::Enrollment;
 use super::world::World;
+
+mod enroll;
 
 /// A step that could not be carried out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,20 +121,10 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
                 }
             }
             Step::Enroll(e) => {
-                for device in expand(&e.device, e.count) {
-                    let got = enroll_one(world, e, &device, enrolled, &mut challenges)
-                        .await
-                        .map_err(&fail)?;
-                    enrolled += 1;
-                    if let Some(want) = e.expect {
-                        if got.outcome() != want {
-                            return Err(fail(format!(
-                                "device `{device}` expected {want:?} but got {got}"
-                            )));
-                        }
-                    }
-                    ledger.enrollments.push((device, got));
-                }
+                let done = enroll::step(world, e, &mut enrolled, &mut challenges)
+                    .await
+                    .map_err(&fail)?;
+                ledger.enrollments.extend(done);
             }
             Step::Fault(f) => inject(world, f).await.map_err(|e| fail(e.to_string()))?,
             Step::Heal(target) => heal(world, target).await.map_err(|e| fail(e.to_string()))?,
@@ -159,52 +150,6 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
         }
     }
     Ok(ledger)
-}
-
-async fn enroll_one(
-    world: &World,
-    e: &Enroll,
-    device: &str,
-    n: usize,
-    challenges: &mut HashMap<String, String>,
-) -> Result<Enrollment, String> {
-    let mint = |device: &str, validity: u64| {
-        world
-            .intune
-            .mint_challenge(MintChallenge {
-                device_id: device.into(),
-                user_id: e.user.clone(),
-                profile: e.profile.clone(),
-                validity_seconds: validity,
-            })
-            .map(|m| m.challenge)
-    };
-    let challenge = match e.challenge {
-        ChallengeState::Valid => {
-            let c = mint(device, 3600)?;
-            challenges.insert(device.to_string(), c.clone());
-            Some(c)
-        }
-        ChallengeState::Expired => {
-            let c = mint(device, 60)?;
-            world
-                .clock
-                .advance(std::time::Duration::from_millis(EXPIRED_CHALLENGE_WAIT_MS as u64));
-            Some(c)
-        }
-        ChallengeState::Unknown => Some(world.intune.foreign_challenge(&mut world.rng.fork(device))),
-        ChallengeState::Garbled => Some("TEST-ONLY not a challenge".into()),
-        ChallengeState::Missing => None,
-        ChallengeState::OtherDevice => Some(mint(&format!("{device}-other"), 3600)?),
-        ChallengeState::Reused => Some(
-            challenges
-                .get(device)
-                .cloned()
-                .ok_or_else(|| format!("device `{device}` has no earlier challenge to reuse; enroll it with a valid challenge first"))?,
-        ),
-    };
-    let request = super::translate::csr_spec(&e.csr, device, &e.user, challenge.as_deref());
-    device::enroll(world, device, n, &request, e.message).await
 }
 
 fn fault_of(f: &FaultStep) -> Fault {

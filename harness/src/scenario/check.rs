@@ -185,6 +185,16 @@ fn check_step(
                     )),
                 ));
             }
+            if e.challenge == ChallengeState::Expired && e.concurrency > 1 {
+                return Err(src.at(
+                    loc,
+                    format!(
+                        "`challenge: expired` moves scenario time 61 s per device, so its enrollments happen one after another and cannot run with `concurrency: {}`",
+                        e.concurrency
+                    ),
+                    Some("remove `concurrency` from this step (or set it to 1)".into()),
+                ));
+            }
             if e.challenge == ChallengeState::Expired {
                 walk.advance(src, loc, EXPIRED_CHALLENGE_WAIT_MS * i64::from(e.count))?;
             }

@@ -19,6 +19,8 @@ pub const MAX_FILE_BYTES: usize = 1 << 20;
 pub const MAX_STEPS: usize = 1_000;
 /// Largest `count` of one step.
 pub const MAX_COUNT: u32 = 1_000;
+/// Largest `concurrency` of an `enroll` step: PKIOperation requests in flight at once.
+pub const MAX_CONCURRENCY: u32 = 32;
 /// Most requests, revocations and enrollments one scenario may stand for once every `count` is
 /// expanded.
 pub const MAX_EXPANDED: u64 = 5_000;
@@ -122,6 +124,11 @@ pub fn batch_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
 /// A step's `count`: 1 to [`MAX_COUNT`].
 pub fn count<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     whole_number(d, "count", 1, MAX_COUNT)
+}
+
+/// An `enroll` step's `concurrency`: 1 to [`MAX_CONCURRENCY`].
+pub fn concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    whole_number(d, "concurrency", 1, MAX_CONCURRENCY)
 }
 
 /// A name (device, user, template, CA): at most [`MAX_TEXT`] characters.

@@ -217,9 +217,13 @@ impl Core {
                     format_time(now)
                 ))
             })?;
+        // The serial is drawn from a fork of the CA's RNG named by the request's digest, not
+        // from one stream in arrival order: requests in flight at once get the same serials
+        // whatever order they arrive in. A serial already issued is drawn again from the fork.
         let serial = {
+            let label = format!("ca.serial/{}", hex::encode_upper(Sha256::digest(&der)));
+            let mut rng = lock(&self.rng).fork(&label);
             let mut store = lock(&self.store);
-            let mut rng = lock(&self.rng);
             loop {
                 let s = draw_serial(&mut rng);
                 if store.serials.insert(s.clone()) {

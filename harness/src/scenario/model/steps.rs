@@ -198,6 +198,12 @@ pub struct Enroll {
     /// What every device should get; the run fails otherwise.
     #[serde(default)]
     pub expect: Option<EnrollOutcome>,
+    /// How many of the step's PKIOperation requests are in flight at once: 1 (default: one
+    /// device after the other) to 32. Above 1, every enrollment is prepared first, in order,
+    /// and the event stream is the same as with 1.
+    #[serde(default = "one", deserialize_with = "limits::concurrency")]
+    #[schemars(range(min = 1, max = 32))]
+    pub concurrency: u32,
     /// The SCEP profile the challenge is minted for (default `SCEP-Default`; it must exist at
     /// this step: in `setup.intune.profiles` or added by `add_profile`).
     #[serde(default = "default_profile", deserialize_with = "limits::text")]
