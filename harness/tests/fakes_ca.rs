@@ -829,3 +829,44 @@ async fn sha1_requests_with_extensions_are_issued_as_the_template_says() -> Res 
     ca.shutdown().await;
     Ok(())
 }
+
+/// A CA never issues a serial twice, even once it has forgotten the certificate that carried
+/// it: the same request issued again, after its first certificate left a short history, gets
+/// a serial of its own.
+#[tokio::test]
+async fn a_serial_is_never_issued_twice_even_after_its_certificate_is_forgotten() -> Res {
+    let ca = FakeCa::start(
+        CaConfig {
+            history: 2,
+            ..CaConfig::default()
+        },
+        Clock::default(),
+        Rng::new(9).fork("ca"),
+    )
+    .await?;
+    let c = normal();
+    let mut serials = std::collections::HashSet::new();
+    // The same request (device 0) issued 70 times, with two other requests between each (past
+    // 64 issuances of one request, its serials come from a fork per issuance).
+    for round in 0..70 {
+        for (device, cn) in [(0, "device-0"), (1, "other-1"), (2, "other-2")] {
+            let r = c
+                .post(format!("{}{}", ca.url(), ca_paths::ISSUE))
+                .json(&IssueRequest {
+                    template: TEMPLATE.into(),
+                    csr: csr(device, cn)?,
+                })
+                .send()
+                .await?;
+            assert_eq!(r.status(), 200);
+            let issued: IssueResponse = r.json().await?;
+            assert!(
+                serials.insert(issued.serial_number.clone()),
+                "round {round}, {cn}: serial {} issued before",
+                issued.serial_number
+            );
+        }
+    }
+    ca.shutdown().await;
+    Ok(())
+}

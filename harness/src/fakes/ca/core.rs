@@ -219,11 +219,30 @@ impl Core {
             })?;
         // The serial is drawn from a fork of the CA's RNG named by the request's digest, not
         // from one stream in arrival order: requests in flight at once get the same serials
-        // whatever order they arrive in. A serial already issued is drawn again from the fork.
+        // whatever order they arrive in. The k-th issuance of the same request takes the
+        // fork's (k+1)-th draw, so an earlier serial never comes back, even once the CA has
+        // forgotten its certificate; a serial already issued is drawn again.
+        /// Issuances of one request whose serial is found by drawing past the earlier ones.
+        const SKIP_AT_MOST: u32 = 64;
         let serial = {
-            let label = format!("ca.serial/{}", hex::encode_upper(Sha256::digest(&der)));
+            let digest = Sha256::digest(&der);
+            let label = format!("ca.serial/{}", hex::encode_upper(digest));
             let mut rng = lock(&self.rng).fork(&label);
             let mut store = lock(&self.store);
+            let key = digest
+                .first_chunk::<8>()
+                .map_or(0, |b| u64::from_be_bytes(*b));
+            let before = store.issuances.entry(key).or_insert(0);
+            let skip = *before;
+            *before = before.saturating_add(1);
+            if skip < SKIP_AT_MOST {
+                for _ in 0..skip {
+                    draw_serial(&mut rng);
+                }
+            } else {
+                // Past a few issuances of one request, a fork per issuance keeps each O(1).
+                rng = lock(&self.rng).fork(&format!("{label}/{skip}"));
+            }
             loop {
                 let s = draw_serial(&mut rng);
                 if store.serials.insert(s.clone()) {

@@ -2,7 +2,7 @@
 //! has handed out, its journal of calls and its CRL counter. The journal and the certificates
 //! are bounded: beyond [`super::CaConfig::history`] the oldest are forgotten and counted.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use time::OffsetDateTime;
 
@@ -41,6 +41,10 @@ pub(super) struct Store {
     pub issued: VecDeque<Record>,
     /// Serials drawn, including those of certificates still being signed.
     pub serials: HashSet<Vec<u8>>,
+    /// Times each request was issued (by the first 8 bytes of its SHA-256), never forgotten:
+    /// the serial of its next issuance is drawn after that many, so a serial cannot come
+    /// back once the certificate that carried it left the history.
+    pub issuances: HashMap<u64, u32>,
     pub journal: VecDeque<CaJournalEntry>,
     pub crl_number: u64,
     /// Most journal entries and certificates kept.
@@ -56,6 +60,7 @@ impl Store {
         Store {
             issued: VecDeque::new(),
             serials: HashSet::new(),
+            issuances: HashMap::new(),
             journal: VecDeque::new(),
             crl_number: 0,
             history: history.max(1),
