@@ -7,4 +7,4 @@ mod clock;
 mod rng;
 
 pub use clock::{format_time, parse_time, Clock, DEFAULT_EPOCH, END_OF_TIME, START_OF_TIME};
-pub use rng::Rng;
+pub use rng::{format_guid, Rng};

@@ -58,16 +58,23 @@ impl Rng {
         let mut b = self.bytes(16);
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
-        let h = hex::encode(b);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        let mut g = [0u8; 16];
+        g.copy_from_slice(&b);
+        format_guid(&g)
     }
+}
+
+/// 16 bytes written as a GUID: lower-case hex in 8-4-4-4-12 groups.
+pub fn format_guid(b: &[u8; 16]) -> String {
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 impl RngCore for Rng {

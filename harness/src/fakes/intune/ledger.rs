@@ -15,6 +15,7 @@ use std::hash::{BuildHasher, RandomState};
 use hashbrown::HashTable;
 
 use crate::contract::intune::admin::{LedgerEntry, Queue};
+use crate::sim::format_guid;
 
 /// A request id: the 16 bytes of a lower-case version-4 GUID, or (byte 6 is 0, never a
 /// version-4 GUID's) the index of the id's text in [`RequestQueue::texts`].
@@ -58,18 +59,6 @@ fn id_in<'t>(key: &Key, texts: &'t [Box<str>]) -> Id<'t> {
         let n = u32::from_le_bytes([key.0[0], key.0[1], key.0[2], key.0[3]]);
         Id::Text(texts.get(n as usize).map_or("", |s| s))
     }
-}
-
-fn format_guid(b: &[u8; 16]) -> String {
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 /// What the uploads for one request came to.
