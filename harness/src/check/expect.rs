@@ -3,7 +3,7 @@
 //! not there, the nearest record is named (same event, other code or other detail).
 
 use crate::event::{EventRecord, Origin};
-use crate::scenario::model::{EventMatch, Expect};
+use crate::scenario::model::{detail_matches, EventMatch, Expect};
 
 use super::finding::{Expected, Finding};
 
@@ -51,7 +51,7 @@ pub(crate) fn check(records: &[Located], expect: &Expect, out: &mut dyn FnMut(Fi
             } else {
                 for (detail, wanted) in &pattern.details {
                     let found = r.details.get(*detail);
-                    if found != Some(wanted.as_str()) {
+                    if !detail_matches(*detail, wanted, found) {
                         out(Finding::WrongDetail {
                             expected: expected.clone(),
                             at: *at,
@@ -93,7 +93,7 @@ fn near_miss(pattern: &EventMatch, r: &EventRecord) -> bool {
     let details_ok = pattern
         .details
         .iter()
-        .all(|(k, v)| r.details.get(*k) == Some(v.as_str()));
+        .all(|(k, v)| detail_matches(*k, v, r.details.get(*k)));
     code_ok != details_ok
 }
 

@@ -7,6 +7,8 @@ use serde::{Serialize, Serializer};
 
 use crate::catalog::{Detail, DiagnosticCode, EventId};
 use crate::event::{Origin, RecordProblem};
+
+use super::conformance::{Rule, Violation};
 use crate::scenario::model::EventMatch;
 
 /// One expectation of the scenario: where it is written, and what it asks for.
@@ -86,6 +88,8 @@ pub enum Finding {
         /// How many are kept.
         limit: u64,
     },
+    /// A rule of the conformance contract broken (`crate::check::conformance`).
+    Contract(Violation),
     /// An event the scenario forbids.
     Unexpected {
         /// The `absent` entry it matches.
@@ -100,6 +104,62 @@ pub enum Finding {
 }
 
 impl Finding {
+    /// The contract rule this finding breaks.
+    pub fn rule(&self) -> Rule {
+        match self {
+            Finding::Unreadable { .. } => Rule::CatalogRecord,
+            Finding::Record { problem, .. } => match problem {
+                RecordProblem::PairNotAllowed { .. } => Rule::CatalogPair,
+                RecordProblem::DetailNotCarried { .. } | RecordProblem::UnknownData { .. } => {
+                    Rule::CatalogDetail
+                }
+                _ => Rule::CatalogRecord,
+            },
+            Finding::Missing { .. }
+            | Finding::OutOfOrder { .. }
+            | Finding::WrongCode { .. }
+            | Finding::WrongDetail { .. }
+            | Finding::Unchecked { .. } => Rule::ExpectSequence,
+            Finding::Unexpected { .. } => Rule::ExpectAbsent,
+            Finding::Contract(v) => v.rule,
+        }
+    }
+
+    /// This finding as a rule violation: the record it is about, what was expected, what came.
+    pub fn to_violation(&self) -> Violation {
+        if let Finding::Contract(v) = self {
+            return v.clone();
+        }
+        let seq = match self {
+            Finding::Unreadable { at, .. }
+            | Finding::Record { at, .. }
+            | Finding::OutOfOrder { at, .. }
+            | Finding::WrongCode { at, .. }
+            | Finding::WrongDetail { at, .. }
+            | Finding::Unchecked { at, .. }
+            | Finding::Unexpected { at, .. } => at.record_id.or(Some(at.index)),
+            Finding::Missing { .. } | Finding::Contract(_) => None,
+        };
+        let expected = match self {
+            Finding::Missing { expected }
+            | Finding::OutOfOrder { expected, .. }
+            | Finding::WrongCode { expected, .. }
+            | Finding::WrongDetail { expected, .. } => {
+                format!("{} (scenario line {})", expected.pattern, expected.line)
+            }
+            Finding::Unexpected { forbidden, .. } => format!(
+                "no {} (scenario line {}: absent)",
+                forbidden.pattern, forbidden.line
+            ),
+            _ => self.rule().text().to_string(),
+        };
+        let found = match self {
+            Finding::Missing { .. } => "it never appears".to_string(),
+            other => other.to_string(),
+        };
+        Violation::new(self.rule(), seq, expected, found)
+    }
+
     /// A short label for the kind of finding, for a column in a report.
     pub fn label(&self) -> &'static str {
         match self {
@@ -119,6 +179,7 @@ impl Finding {
             Finding::WrongDetail { .. } => "wrong detail",
             Finding::Unexpected { .. } => "unexpected",
             Finding::Unchecked { .. } => "not checked",
+            Finding::Contract(_) => "contract",
         }
     }
 }
@@ -127,6 +188,7 @@ impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Finding::Unreadable { at, why } => write!(f, "{at}: cannot be read: {why}"),
+            Finding::Contract(v) => write!(f, "{v}"),
             Finding::Record { at, problem } => write!(f, "{at}: {problem}"),
             Finding::Missing { expected } => write!(
                 f,

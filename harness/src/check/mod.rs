@@ -6,6 +6,7 @@
 //! computer names and events of other providers are never compared. The verdict is data;
 //! printing it is the command line's business.
 
+pub mod conformance;
 mod expect;
 mod finding;
 
@@ -187,6 +188,16 @@ impl Collector {
             }
         }
     }
+}
+
+/// Judges `records` against a scenario's `expect.sequence` and `expect.absent`: the one
+/// implementation `run` and `check --scenario` share.
+pub fn check_expectations(
+    records: &[(Origin, crate::event::EventRecord)],
+    expect: &Expect,
+    out: &mut dyn FnMut(Finding),
+) {
+    expect::check(records, expect, out)
 }
 
 /// Checks items already read (for callers that read the log themselves).

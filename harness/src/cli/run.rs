@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::run::verdict::{Gate, Reason, ReasonKind, Summary};
-use crate::run::{report, run_guarded, Outcome, Rerun, RerunStart, RunOptions, Status};
+use crate::run::{report, run_guarded, Level, Outcome, Rerun, RerunStart, RunOptions, Status};
 
 pub use crate::scenario::{load_all, Loaded};
 
@@ -63,6 +63,30 @@ pub struct RunArgs {
     /// (docs/vendor-contract.md). `connector-harness connector` is the reference one.
     #[arg(long, value_name = "COMMAND")]
     pub connector_cmd: Option<String>,
+    /// How the verdict is reached: `conformance` judges the written contract
+    /// (docs/conformance.md); `exact` also requires each stream to be byte-identical to its
+    /// snapshot. Default: exact for the reference model, conformance with --connector-cmd.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub verdict: Option<LevelArg>,
+}
+
+/// The verdict level, as the command line names it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LevelArg {
+    /// The conformance contract alone.
+    Conformance,
+    /// The contract, and byte-identical to the snapshots.
+    Exact,
+}
+
+impl RunArgs {
+    /// The level this run judges at.
+    pub fn level(&self) -> Level {
+        match (self.verdict, &self.connector_cmd) {
+            (Some(LevelArg::Conformance), _) | (None, Some(_)) => Level::Conformance,
+            (Some(LevelArg::Exact), _) | (None, None) => Level::Exact,
+        }
+    }
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -125,7 +149,8 @@ pub fn select(all: Vec<Loaded>, args: &RunArgs) -> (Vec<Loaded>, bool) {
 /// Runs `run`; returns the exit code. Both reports are written whatever happens after the
 /// arguments parse.
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
-    let summary = summarise(&args);
+    let mut summary = summarise(&args);
+    summary.level = args.level();
     if let Some(path) = &args.junit {
         write_file(path, &report::junit(&summary).context("rendering JUnit")?)?;
     }
@@ -180,9 +205,13 @@ fn summarise(args: &RunArgs) -> Summary {
         ));
     }
     let names: Vec<String> = all.iter().map(|l| l.scenario.name.clone()).collect();
-    let orphans = match orphan_snapshots(&args.snapshots, &names) {
-        Ok(o) => o,
-        Err(e) => return run_error(format!("{e:#}")),
+    // Orphans matter only where snapshots are the verdict.
+    let orphans = match args.level() {
+        Level::Exact => match orphan_snapshots(&args.snapshots, &names) {
+            Ok(o) => o,
+            Err(e) => return run_error(format!("{e:#}")),
+        },
+        Level::Conformance => Vec::new(),
     };
     let (chosen, full) = select(all, args);
     let selected = chosen.len();
@@ -198,7 +227,9 @@ fn summarise(args: &RunArgs) -> Summary {
         rerun: Rerun {
             start: rerun_of(&args.scenarios, &args.snapshots),
             connector_cmd: args.connector_cmd.clone(),
+            level: args.verdict.map(|_| args.level()),
         },
+        level: args.level(),
         connector: match &args.connector_cmd {
             Some(cmd) => crate::run::under_test::Choice::Command(cmd.clone()),
             None => crate::run::under_test::Choice::Reference,
@@ -416,6 +447,8 @@ async fn run_many(chosen: Vec<Loaded>, options: RunOptions, jobs: usize) -> Vec<
                 duration: std::time::Duration::ZERO,
                 events: Vec::new(),
                 snapshot_written: false,
+                findings: Vec::new(),
+                level: Default::default(),
                 causes: Vec::new(),
                 rerun: options.rerun.clone(),
             },

@@ -249,6 +249,11 @@ impl Sink {
         released
     }
 
+    /// How many events have been numbered so far: the sequence number of the last one.
+    pub fn written(&self) -> u64 {
+        self.lock().written
+    }
+
     /// A copy of the stream so far (since the last [`Sink::drain`]).
     pub fn records(&self) -> Vec<EventRecord> {
         self.lock().records.clone()

@@ -69,6 +69,11 @@ pub fn thumbprint(cert_der: &[u8]) -> String {
     hex::encode_upper(Sha1::digest(cert_der))
 }
 
+/// SHA-256 of `der`, upper-case hex: how the CA and the conformance rules name a request.
+pub fn sha256_hex(der: &[u8]) -> String {
+    hex::encode_upper(Sha256::digest(der))
+}
+
 /// A certificate's serial number as upper-case hex without leading zero bytes.
 pub fn serial_hex(cert: &x509_cert::Certificate) -> String {
     let bytes = cert.tbs_certificate.serial_number.as_bytes();

@@ -1,53 +1,40 @@
-//! Checking a run: the catalog contract, the scenario's own expectations, and whether Intune
-//! ended with every request answered exactly once.
+//! Judging a run: the catalog violations the sink kept, the scenario's own expectations (the
+//! same code `check --scenario` uses on a log), and the conformance rules against what the
+//! world recorded. Every finding is typed; the runner prints them.
 
-use crate::contract::intune::admin::IntuneState;
-use crate::event::{ContractViolation, EventRecord};
-use crate::fakes::ca::IssuedCert;
+use crate::check::conformance::{self, Rule, Violation, WorldRecord};
+use crate::event::{ContractViolation, EventRecord, Origin};
 use crate::scenario::model::Expect;
 
-/// Everything wrong with a run's stream, as sentences.
+/// Everything wrong with a run's stream under the conformance contract.
 pub fn check(
     records: &[EventRecord],
     violations: &[ContractViolation],
     expect: &Expect,
-    intune: &IntuneState,
-    issued: &[IssuedCert],
-) -> Vec<String> {
-    let mut problems: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
-    let mut from = 0;
-    for want in &expect.sequence {
-        match records[from..].iter().position(|r| want.value.matches(r)) {
-            Some(i) => from += i + 1,
-            None => {
-                let anywhere = records.iter().any(|r| want.value.matches(r));
-                problems.push(format!(
-                    "expected (line {}): {}{}",
-                    want.referenced.line(),
-                    want.value,
-                    if anywhere {
-                        " — it appears, but not after the events expected before it"
-                    } else {
-                        " — it never appears"
-                    }
-                ));
-                break;
-            }
-        }
-    }
-    for banned in &expect.absent {
-        if let Some(r) = records.iter().find(|r| banned.value.matches(r)) {
-            problems.push(format!(
-                "must not appear (line {}): {} — but event #{} is {} {} with {}",
-                banned.referenced.line(),
-                banned.value,
-                r.sequence,
-                r.event.id(),
-                r.event.name(),
-                r.code
-            ));
-        }
-    }
-    problems.extend(super::exactly_once::check(intune, issued, expect.drained));
-    problems
+    world: &WorldRecord,
+) -> Vec<Violation> {
+    let mut out: Vec<Violation> = violations
+        .iter()
+        .map(|v| {
+            let rule = match v {
+                ContractViolation::PairNotAllowed { .. } => Rule::CatalogPair,
+                _ => Rule::CatalogDetail,
+            };
+            Violation::new(rule, None, rule.text(), v.to_string())
+        })
+        .collect();
+    let located: Vec<(Origin, EventRecord)> = records
+        .iter()
+        .map(|r| {
+            let origin = Origin {
+                index: r.sequence,
+                record_id: Some(r.sequence),
+                ..Origin::default()
+            };
+            (origin, r.clone())
+        })
+        .collect();
+    crate::check::check_expectations(&located, expect, &mut |f| out.push(f.to_violation()));
+    out.extend(conformance::judge(records, Some(world), expect.drained));
+    out
 }

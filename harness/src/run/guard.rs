@@ -89,6 +89,8 @@ pub async fn run_guarded(
         duration: started.elapsed(),
         events: Vec::new(),
         snapshot_written: false,
+        findings: Vec::new(),
+        level: Default::default(),
         causes: Vec::new(),
         rerun: options.rerun.clone(),
     }

@@ -7,8 +7,8 @@
 pub mod check;
 pub mod coverage;
 pub mod device;
-pub mod exactly_once;
 pub mod guard;
+pub mod observed;
 pub mod report;
 pub mod snapshot;
 pub mod steps;
@@ -22,6 +22,7 @@ pub use guard::run_guarded;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::check::conformance;
 use crate::event::EventRecord;
 use crate::scenario::Scenario;
 
@@ -43,6 +44,31 @@ pub struct RunOptions {
     pub rerun: Rerun,
     /// The connector under test.
     pub connector: under_test::Choice,
+    /// How the verdict is reached: the contract alone, or also byte for byte with a snapshot.
+    pub level: Level,
+}
+
+/// The two levels of verdict. Both judge the conformance contract
+/// ([`crate::check::conformance`]); `exact` also requires the stream to be byte-identical to
+/// its snapshot — the record of one implementation, for regressions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// The written contract: events, codes, details and orders, values against the world.
+    Conformance,
+    /// The contract, and the stream byte-identical to its snapshot.
+    #[default]
+    Exact,
+}
+
+impl Level {
+    /// How the command line and the reports name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Conformance => "conformance",
+            Level::Exact => "exact",
+        }
+    }
 }
 
 /// How the rerun command of a failed scenario starts.
@@ -52,6 +78,8 @@ pub struct Rerun {
     pub start: RerunStart,
     /// The connector under test, when it is not the reference model: the rerun drives it too.
     pub connector_cmd: Option<String>,
+    /// The verdict level, when it was given rather than the default.
+    pub level: Option<Level>,
 }
 
 /// The program part of a rerun command.
@@ -87,8 +115,12 @@ impl Rerun {
                 shell_word(&snapshots.display().to_string())
             ),
         };
-        match &self.connector_cmd {
+        let start = match &self.connector_cmd {
             Some(cmd) => format!("{start} --connector-cmd {}", shell_word(cmd)),
+            None => start,
+        };
+        match self.level {
+            Some(level) => format!("{start} --verdict {}", level.name()),
             None => start,
         }
     }
@@ -128,8 +160,13 @@ pub struct Outcome {
     pub seed: u64,
     /// Passed or failed.
     pub status: Status,
-    /// What failed, as sentences.
+    /// What failed, as sentences: the findings below, then anything else (a step that could
+    /// not be carried out, a harness error, a snapshot that differs).
     pub problems: Vec<String>,
+    /// The broken rules of the contract, typed.
+    pub findings: Vec<conformance::Violation>,
+    /// The level the verdict was reached at.
+    pub level: Level,
     /// Snapshot diff, when the stream differs from the snapshot.
     pub diff: Option<String>,
     /// Wall-clock duration of the run (reports only; never in the stream).
@@ -165,6 +202,37 @@ pub struct Recorded {
     pub intune: crate::contract::intune::admin::IntuneState,
     /// Every certificate the CA issued, with the digest of the request it was issued for.
     pub issued: Vec<crate::fakes::ca::IssuedCert>,
+    /// What the conformance rules read: the steps' requests and marks, the CA's and Intune's
+    /// records, the policy seam's enrollments.
+    pub world: conformance::WorldRecord,
+}
+
+/// The world's record for the conformance rules.
+fn world_record(
+    world: &world::World,
+    ledger: steps::Ledger,
+    recorded: &Recorded,
+) -> conformance::WorldRecord {
+    conformance::WorldRecord {
+        ca_name: world.ca_name.clone(),
+        steps: ledger.marks,
+        pkcs: ledger.pkcs_requests,
+        revocations: ledger.revocations,
+        issued: recorded
+            .issued
+            .iter()
+            .map(|c| conformance::IssuedCertificate {
+                serial_number: c.serial.clone(),
+                thumbprint: c.thumbprint.clone(),
+                not_after: crate::sim::format_time(c.not_after),
+                csr_sha256: c.request_digest.clone(),
+                revoked: c.revoked,
+            })
+            .collect(),
+        ca_journal: world.ca.journal(),
+        intune: recorded.intune.clone(),
+        enrollments: world.policy.enrollments(),
+    }
 }
 
 /// One execution of a scenario: its stream (as snapshot YAML), the problems found and what the
@@ -173,6 +241,7 @@ struct Execution {
     events: Vec<EventRecord>,
     yaml: String,
     problems: Vec<String>,
+    findings: Vec<conformance::Violation>,
     /// The connector's causes, when it names them.
     causes: Vec<String>,
     recorded: Option<Recorded>,
@@ -187,27 +256,30 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
                 events: Vec::new(),
                 yaml: String::new(),
                 problems: vec![e.to_string()],
+                findings: Vec::new(),
                 causes: Vec::new(),
                 recorded: None,
             }
         }
     };
     let mut problems = Vec::new();
-    if let Err(e) = steps::run_steps(&world, scenario).await {
+    let mut ledger = steps::Ledger::default();
+    if let Err(e) = steps::run_steps(&world, scenario, &mut ledger).await {
         problems.push(e.to_string());
     }
     let events = world.sink.records();
     let recorded = Recorded {
         intune: world.intune.state(),
         issued: world.ca.issued(),
+        world: conformance::WorldRecord::default(),
     };
-    problems.extend(check::check(
-        &events,
-        &world.sink.violations(),
-        &scenario.expect,
-        &recorded.intune,
-        &recorded.issued,
-    ));
+    let record = world_record(&world, ledger, &recorded);
+    let findings = check::check(&events, &world.sink.violations(), &scenario.expect, &record);
+    let recorded = Recorded {
+        world: record,
+        ..recorded
+    };
+    problems.extend(findings.iter().map(|f| f.to_string()));
     for incident in world
         .ca
         .incidents()
@@ -226,6 +298,7 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
         events,
         yaml,
         problems,
+        findings,
         causes,
         recorded: Some(recorded),
     }
@@ -246,6 +319,7 @@ pub async fn run_recorded(
     let seed = options.seed.unwrap_or(scenario.seed);
     let first = execute(scenario, seed, &options.connector).await;
     let mut problems = first.problems;
+    let findings = first.findings;
     if options.check_determinism {
         let second = execute(scenario, seed, &options.connector).await;
         if second.yaml != first.yaml {
@@ -255,9 +329,15 @@ pub async fn run_recorded(
             ));
         }
     }
-    let (diff, snapshot_written) = match &options.snapshots {
-        Some(dir) => compare_snapshot(dir, &scenario.name, &first.yaml, options, &mut problems),
-        None => (None, false),
+    let (diff, snapshot_written) = match (&options.snapshots, options.level) {
+        (Some(dir), Level::Exact) => {
+            compare_snapshot(dir, &scenario.name, &first.yaml, options, &mut problems)
+        }
+        // The contract alone: a snapshot is only recorded, when asked and the contract holds.
+        (Some(dir), Level::Conformance) if options.update && !options.ci && problems.is_empty() => {
+            record_snapshot(dir, &scenario.name, &first.yaml, &mut problems)
+        }
+        _ => (None, false),
     };
     let outcome = Outcome {
         name: scenario.name.clone(),
@@ -269,6 +349,8 @@ pub async fn run_recorded(
             Status::Failed
         },
         problems,
+        findings,
+        level: options.level,
         diff,
         duration: started.elapsed(),
         events: first.events,
@@ -277,6 +359,27 @@ pub async fn run_recorded(
         rerun: options.rerun.clone(),
     };
     (outcome, first.recorded)
+}
+
+/// Writes the snapshot of `name` when it is missing or differs.
+fn record_snapshot(
+    dir: &Path,
+    name: &str,
+    yaml: &str,
+    problems: &mut Vec<String>,
+) -> (Option<String>, bool) {
+    let path = snapshot::path(dir, name);
+    let body = yaml.trim_end_matches('\n');
+    match snapshot::read(&path) {
+        Ok(Some(old)) if old == body => (None, false),
+        _ => match snapshot::write(dir, name, body) {
+            Ok(()) => (None, true),
+            Err(e) => {
+                problems.push(format!("cannot write {}: {e}", path.display()));
+                (None, false)
+            }
+        },
+    }
 }
 
 fn compare_snapshot(

@@ -14,6 +14,10 @@ use super::{Outcome, Status};
 pub fn junit(summary: &Summary) -> Result<String, quick_junit::SerializeError> {
     let mut report = Report::new("connector-harness");
     let mut scenarios = TestSuite::new("scenarios");
+    scenarios.add_property(quick_junit::Property::new(
+        "verdict-level",
+        summary.level.name(),
+    ));
     for o in &summary.outcomes {
         scenarios.add_test_case(scenario_case(o));
     }
@@ -109,7 +113,9 @@ pub fn json(summary: &Summary) -> serde_json::Value {
                 "status": o.status,
                 "seed": o.seed,
                 "duration_ms": o.duration.as_millis() as u64,
+                "level": o.level,
                 "problems": o.problems,
+                "findings": o.findings,
                 "diff": o.diff,
                 "rerun": o.rerun_command(),
                 "event_count": o.events.len(),
@@ -138,6 +144,7 @@ pub fn json(summary: &Summary) -> serde_json::Value {
     });
     json!({
         "verdict": if summary.passed() { "passed" } else { "failed" },
+        "level": summary.level,
         "reasons": summary.reasons,
         "selected": summary.selected,
         "passed": summary.passed_count(),

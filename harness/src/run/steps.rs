@@ -10,6 +10,7 @@ use crate::sim::{format_time, END_OF_TIME};
 
 use super::device::Enrollment;
 use super::world::World;
+use crate::check::conformance::{PkcsRequest, RevocationRequest, StepMark};
 
 mod enroll;
 
@@ -30,17 +31,22 @@ pub struct StepError {
 /// What the steps left behind for the checks.
 #[derive(Debug, Default)]
 pub struct Ledger {
-    /// PKCS request ids queued at Intune.
-    pub pkcs_requests: Vec<String>,
-    /// Revocation contexts queued at Intune.
-    pub revocations: Vec<String>,
+    /// PKCS requests queued at Intune.
+    pub pkcs_requests: Vec<PkcsRequest>,
+    /// Revocations queued at Intune.
+    pub revocations: Vec<RevocationRequest>,
     /// Enrollment outcomes, in order: device and what it got.
     pub enrollments: Vec<(String, Enrollment)>,
+    /// Each step carried out (or begun), with the events it wrote.
+    pub marks: Vec<StepMark>,
 }
 
-/// Runs every step; stops at the first that cannot be carried out.
-pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, StepError> {
-    let mut ledger = Ledger::default();
+/// Runs every step into `ledger`; stops at the first that cannot be carried out.
+pub async fn run_steps(
+    world: &World,
+    scenario: &Scenario,
+    ledger: &mut Ledger,
+) -> Result<(), StepError> {
     let mut challenges: HashMap<String, String> = HashMap::new();
     let mut enrolled = 0usize;
     for (i, step) in scenario.steps.iter().enumerate() {
@@ -50,6 +56,48 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
             line: step.referenced.line(),
             message,
         };
+        let before = world.sink.written();
+        let done = run_step(
+            world,
+            scenario,
+            step,
+            ledger,
+            &mut challenges,
+            &mut enrolled,
+        )
+        .await;
+        ledger.marks.push(StepMark {
+            keyword: step.value.keyword().to_string(),
+            line: step.referenced.line(),
+            first: before.saturating_add(1),
+            last: world.sink.written(),
+        });
+        done.map_err(fail)?;
+        // A connector process can fail outside a step of its own (answering NDES).
+        if let Some(f) = world.connector.failed() {
+            return Err(fail(f.to_string()));
+        }
+        if world.clock.overflowed() {
+            return Err(fail(format!(
+                "scenario time ran past {}, the end of scenario time; the clock stopped there",
+                format_time(END_OF_TIME)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Carries out one step; `Err` says why it could not be.
+async fn run_step(
+    world: &World,
+    scenario: &Scenario,
+    step: &serde_saphyr::Spanned<Step>,
+    ledger: &mut Ledger,
+    challenges: &mut HashMap<String, String>,
+    enrolled: &mut usize,
+) -> Result<(), String> {
+    let fail = |message: String| message;
+    {
         match &step.value {
             Step::Start => world
                 .connector
@@ -94,8 +142,22 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
                         },
                         request_id: None,
                     };
+                    let csr_sha256 = crate::pki::unb64(&req.certificate_request)
+                        .ok()
+                        .map(|der| crate::pki::sha256_hex(&der));
+                    let (device_id, user_id, template_name) = (
+                        req.device_id.clone(),
+                        req.user_id.clone(),
+                        req.template_name.clone(),
+                    );
                     let queued = world.intune.queue_pkcs(req).map_err(&fail)?;
-                    ledger.pkcs_requests.push(queued.request_id);
+                    ledger.pkcs_requests.push(PkcsRequest {
+                        request_id: queued.request_id,
+                        device_id,
+                        user_id,
+                        template_name,
+                        csr_sha256,
+                    });
                 }
             }
             Step::QueueRevocation(r) => {
@@ -112,16 +174,19 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
                     let queued = world
                         .intune
                         .queue_revocation(QueueRevocation {
-                            serial_number: serial,
+                            serial_number: serial.clone(),
                             issuer_name: scenario.setup.ca.name.clone(),
                             ca_configuration: None,
                         })
                         .map_err(&fail)?;
-                    ledger.revocations.push(queued.request_context);
+                    ledger.revocations.push(RevocationRequest {
+                        request_id: queued.request_context,
+                        serial_number: serial,
+                    });
                 }
             }
             Step::Enroll(e) => {
-                let done = enroll::step(world, e, &mut enrolled, &mut challenges)
+                let done = enroll::step(world, e, enrolled, challenges)
                     .await
                     .map_err(&fail)?;
                 ledger.enrollments.extend(done);
@@ -138,18 +203,8 @@ pub async fn run_steps(world: &World, scenario: &Scenario) -> Result<Ledger, Ste
                 .change_store(change)
                 .map_err(|e| fail(e.to_string()))?,
         }
-        // A connector process can fail outside a step of its own (answering NDES).
-        if let Some(f) = world.connector.failed() {
-            return Err(fail(f.to_string()));
-        }
-        if world.clock.overflowed() {
-            return Err(fail(format!(
-                "scenario time ran past {}, the end of scenario time; the clock stopped there",
-                format_time(END_OF_TIME)
-            )));
-        }
     }
-    Ok(ledger)
+    Ok(())
 }
 
 fn fault_of(f: &FaultStep) -> Fault {

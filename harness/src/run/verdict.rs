@@ -119,6 +119,8 @@ pub struct Summary {
     pub gate: Gate,
     /// Every reason the run failed; empty when it passed.
     pub reasons: Vec<Reason>,
+    /// The level the scenarios were judged at.
+    pub level: super::Level,
 }
 
 impl Summary {
@@ -181,6 +183,7 @@ impl Summary {
         }
         reasons.extend(other);
         Summary {
+            level: outcomes.first().map(|o| o.level).unwrap_or_default(),
             selected,
             outcomes,
             coverage: Some(coverage),
@@ -242,6 +245,8 @@ mod tests {
             duration: std::time::Duration::ZERO,
             events: Vec::new(),
             snapshot_written: false,
+            findings: Vec::new(),
+            level: Default::default(),
             causes: Vec::new(),
             rerun: Default::default(),
         }

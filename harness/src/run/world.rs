@@ -31,6 +31,10 @@ pub struct World {
     pub ndes: FakeNdes,
     /// The connector under test (the reference model or a vendor's process).
     pub connector: Arc<dyn ConnectorUnderTest>,
+    /// The name the CA issues as.
+    pub ca_name: String,
+    /// The connector's policy module as NDES calls it, recording each enrollment.
+    pub policy: Arc<super::observed::Observed>,
     /// HTTP client of the simulated devices.
     pub http: reqwest::Client,
     /// The connector's registration store directory (removed with the world).
@@ -123,7 +127,8 @@ impl World {
             capabilities: super::translate::capabilities(setup.ndes.capabilities),
             ..NdesConfig::default()
         };
-        let ndes = FakeNdes::start(ndes_config, connector.policy(), rng.fork("ndes"))
+        let policy = super::observed::Observed::new(connector.policy());
+        let ndes = FakeNdes::start(ndes_config, policy.clone(), rng.fork("ndes"))
             .await
             .map_err(|e| SetupError(format!("fake NDES: {e}")))?;
         // A device waits long enough for NDES to exhaust the connector's own retries. (The
@@ -151,6 +156,8 @@ impl World {
             intune,
             ndes,
             connector,
+            ca_name: setup.ca.name.clone(),
+            policy,
             http,
             store_dir,
         })

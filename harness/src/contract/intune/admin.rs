@@ -181,10 +181,43 @@ pub struct IntuneState {
     pub uploads_dropped: u64,
     /// Notifications accepted: transaction id and `success` / `failure`.
     pub notifications: Vec<(String, String)>,
+    /// SCEP validations answered (`ScepActions/validateRequest` and the legacy CRP), in order
+    /// (bounded like notifications).
+    #[serde(default)]
+    pub validations: Vec<ValidationRecord>,
+    /// Registration certificates issued by `renewCertificate`, in order (bounded likewise).
+    #[serde(default)]
+    pub renewals: Vec<RenewalRecord>,
     /// The most recent calls (bounded).
     pub calls: Vec<CallRecord>,
     /// Calls not kept in `calls` because the history is bounded.
     pub calls_dropped: u64,
+}
+
+/// One SCEP validation and Intune's answer.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidationRecord {
+    /// The transaction id the caller sent.
+    pub transaction_id: String,
+    /// The `ErrorCode` name answered (`Success` allows).
+    pub code: String,
+    /// The device the challenge was minted for, when the challenge could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// The user the challenge was minted for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+
+/// A registration certificate issued by a renewal.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewalRecord {
+    /// SHA-1 thumbprint, upper-case hex.
+    pub thumbprint: String,
+    /// Expiry, RFC 3339.
+    pub not_after: String,
 }
 
 /// What the uploads for one queued request came to.

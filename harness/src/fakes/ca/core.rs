@@ -276,7 +276,7 @@ impl Core {
             thumbprint: pki::thumbprint(&signed),
             subject_cn: pki::common_name(&parsed.tbs_certificate.subject),
             template: template.name.clone(),
-            request_digest: hex::encode_upper(Sha256::digest(&der)),
+            request_digest: pki::sha256_hex(&der),
             not_after,
             revoked: false,
             revoked_at: None,

@@ -43,7 +43,7 @@ pub use store::History;
 
 use crate::contract::fault::{Fault, FaultTarget, IntuneOp};
 use crate::contract::intune::admin::{
-    IntuneState, MintChallenge, MintedChallenge, QueuePkcs, QueueRevocation,
+    IntuneState, MintChallenge, MintedChallenge, QueuePkcs, QueueRevocation, RenewalRecord,
 };
 use crate::contract::intune::pkcs::{CaRequest, PkcsParameters, REQUEST_TYPE};
 use crate::contract::intune::registration::{RenewRequest, RenewResponse, SigningCertificate};
@@ -210,11 +210,16 @@ impl Inner {
         .await
         .map_err(|e| Refusal::status(500, format!("signing task: {e}")))?
         .map_err(|e| Refusal::status(500, e))?;
-        Ok(RenewResponse {
+        let answer = RenewResponse {
             certificate: pki::b64(&signed),
             thumbprint: pki::thumbprint(&signed),
             not_after: format_time(not_after),
-        })
+        };
+        self.store().renewals.push(RenewalRecord {
+            thumbprint: answer.thumbprint.clone(),
+            not_after: answer.not_after.clone(),
+        });
+        Ok(answer)
     }
 
     fn queue_pkcs(&self, q: QueuePkcs) -> Result<CaRequest, Refusal> {
@@ -270,6 +275,8 @@ impl Inner {
             uploads: store.uploads.to_vec(),
             uploads_dropped: store.uploads.dropped,
             notifications: store.notifications.to_vec(),
+            validations: store.validations.to_vec(),
+            renewals: store.renewals.to_vec(),
             calls: store.calls.to_vec(),
             calls_dropped: store.calls.dropped,
         }

@@ -3,7 +3,7 @@
 //! checks, the same transactions.
 
 use crate::contract::intune::admin::{
-    MintChallenge, MintedChallenge, MAX_CHALLENGE_VALIDITY_SECONDS,
+    MintChallenge, MintedChallenge, ValidationRecord, MAX_CHALLENGE_VALIDITY_SECONDS,
 };
 use crate::contract::intune::scep::MAX_ERROR_DESCRIPTION;
 use crate::contract::intune::ScepErrorCode;
@@ -88,6 +88,21 @@ impl Inner {
     /// Validates a SCEP request (base64 PKCS#10) for transaction `txid`; a request allowed
     /// consumes its challenge and opens the transaction for notifications.
     pub(super) fn validate(&self, txid: &str, certificate_request: &str) -> Verdict {
+        let verdict = self.judge(txid, certificate_request);
+        let (device_id, user_id) = match &verdict.subject {
+            Some((d, u)) => (Some(d.clone()), Some(u.clone())),
+            None => (None, None),
+        };
+        self.store().validations.push(ValidationRecord {
+            transaction_id: txid.to_string(),
+            code: verdict.code.name().to_string(),
+            device_id,
+            user_id,
+        });
+        verdict
+    }
+
+    fn judge(&self, txid: &str, certificate_request: &str) -> Verdict {
         use ScepErrorCode as E;
         if txid.trim().is_empty() {
             return Verdict::refuse(E::Unknown, "transactionId is empty");

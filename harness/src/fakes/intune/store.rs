@@ -4,7 +4,9 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::contract::intune::admin::{CallRecord, LedgerEntry, Queue, UploadAttempt};
+use crate::contract::intune::admin::{
+    CallRecord, LedgerEntry, Queue, RenewalRecord, UploadAttempt, ValidationRecord,
+};
 use crate::contract::intune::pkcs::CaRequest;
 use crate::contract::intune::revocation::RevocationRequest;
 use crate::sim::Rng;
@@ -104,6 +106,8 @@ pub(super) struct Store {
     pub transactions: HashMap<String, Transaction>,
     pub transaction_order: VecDeque<String>,
     pub notifications: Bounded<(String, String)>,
+    pub validations: Bounded<ValidationRecord>,
+    pub renewals: Bounded<RenewalRecord>,
     pub calls: Bounded<CallRecord>,
     pub profiles: Vec<ScepProfile>,
     pub retired_devices: HashSet<String>,
@@ -136,6 +140,8 @@ impl Store {
             transactions: HashMap::new(),
             transaction_order: VecDeque::new(),
             notifications: Bounded::new(history.uploads),
+            validations: Bounded::new(history.uploads),
+            renewals: Bounded::new(history.uploads),
             calls: Bounded::new(history.calls),
             profiles,
             retired_devices: HashSet::new(),

@@ -8,7 +8,7 @@
 //! stderr; its process group is killed so nothing it started outlives the run.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -29,6 +29,8 @@ const MAX_LINE: usize = 1 << 20;
 const STDERR_TAIL: usize = 8 << 10;
 /// How long `init` and `shutdown` may take.
 const HANDSHAKE: Duration = Duration::from_secs(15);
+/// How long the harness reads what a connector wrote before it exited, after `shutdown_ok`.
+const AFTER_EXIT: Duration = Duration::from_secs(2);
 
 type Reply = Result<FromConnector, Failure>;
 
@@ -46,6 +48,8 @@ struct Shared {
     sink: Sink,
     /// Time limit of one step (`start`, `sync`, …).
     step_limit: Duration,
+    /// Set once the connector answered `shutdown`: it may write nothing more.
+    shut: AtomicBool,
 }
 
 impl Shared {
@@ -145,7 +149,10 @@ impl Shared {
         if expected {
             Ok(())
         } else {
-            Err(self.fail(&format!("the connector answered `{what}` with {reply:?}")))
+            Err(self.fail(&format!(
+                "the connector answered `{what}` with {}",
+                reply.describe()
+            )))
         }
     }
 
@@ -157,6 +164,15 @@ impl Shared {
                 "the connector wrote a line on stdout that is not a protocol message ({e}): {shown}"
             ))
         })?;
+        if self.shut.load(Ordering::SeqCst) {
+            return Err(self.fail(&format!(
+                "protocol violation: the connector wrote {} after `shutdown_ok`; nothing may follow it",
+                m.describe()
+            )));
+        }
+        if matches!(m, FromConnector::ShutdownOk { .. }) {
+            self.shut.store(true, Ordering::SeqCst);
+        }
         match m {
             FromConnector::Event(e) => self.on_event(e),
             FromConnector::Sleep { msg_id, ms } => {
@@ -197,14 +213,22 @@ impl Shared {
     }
 
     fn answer(&self, id: u64, reply: Reply) -> Result<(), Failure> {
-        match lock(&self.pending).remove(&id) {
+        // The lock is released before `fail`, which takes it again to end every waiter.
+        let waiting = lock(&self.pending).remove(&id);
+        match waiting {
             Some(tx) => {
                 let _ = tx.send(reply);
                 Ok(())
             }
-            None => Err(self.fail(&format!(
-                "the connector answered request {id}, which is not waiting for an answer"
-            ))),
+            None => {
+                let what = match &reply {
+                    Ok(m) => m.describe(),
+                    Err(_) => "`error`".to_string(),
+                };
+                Err(self.fail(&format!(
+                    "protocol violation: the connector sent {what} for request {id}, which is not waiting for an answer (a second reply, or a reply to a request never sent)"
+                )))
+            }
         }
     }
 
@@ -250,7 +274,9 @@ async fn read_stdout(shared: Arc<Shared>, stdout: ChildStdout) {
             .await;
         match read {
             Ok(0) => {
-                shared.fail("the connector closed its stdout (did it exit?)");
+                if !shared.shut.load(Ordering::SeqCst) {
+                    shared.fail("the connector closed its stdout (did it exit?)");
+                }
                 return;
             }
             Ok(_) if line.len() > MAX_LINE => {
@@ -288,6 +314,8 @@ async fn read_stderr(shared: Arc<Shared>, mut stderr: tokio::process::ChildStder
 pub struct Process {
     shared: Arc<Shared>,
     child: tokio::sync::Mutex<Option<Child>>,
+    /// The stdout reader, awaited after `shutdown_ok` so that anything written after it is seen.
+    reader: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Process {
@@ -328,12 +356,14 @@ impl Process {
             clock: clock.clone(),
             sink: sink.clone(),
             step_limit,
+            shut: AtomicBool::new(false),
         });
-        tokio::spawn(read_stdout(shared.clone(), stdout));
+        let reader = tokio::spawn(read_stdout(shared.clone(), stdout));
         tokio::spawn(read_stderr(shared.clone(), stderr));
         let process = Process {
             shared: shared.clone(),
             child: tokio::sync::Mutex::new(Some(child)),
+            reader: tokio::sync::Mutex::new(Some(reader)),
         };
         let now = shared.now();
         let reply = shared
@@ -347,7 +377,10 @@ impl Process {
         match reply {
             Ok(FromConnector::InitOk { .. }) => Ok(process),
             Ok(other) => {
-                let f = shared.fail(&format!("the connector answered `init` with {other:?}"));
+                let f = shared.fail(&format!(
+                    "the connector answered `init` with {}",
+                    other.describe()
+                ));
                 process.kill().await;
                 Err(f)
             }
@@ -438,9 +471,10 @@ impl ConnectorUnderTest for Process {
                     .await
                 {
                     Ok(FromConnector::ShutdownOk { .. }) => self.exited().await,
-                    Ok(other) => Err(self
-                        .shared
-                        .fail(&format!("the connector answered `shutdown` with {other:?}"))),
+                    Ok(other) => Err(self.shared.fail(&format!(
+                        "the connector answered `shutdown` with {}",
+                        other.describe()
+                    ))),
                     Err(f) => Err(f),
                 }
             };
@@ -460,7 +494,16 @@ impl Process {
             return Ok(());
         };
         match tokio::time::timeout(HANDSHAKE, child.wait()).await {
-            Ok(Ok(status)) if status.success() => Ok(()),
+            Ok(Ok(status)) if status.success() => {
+                // It exited: its stdout ends, and the reader judges what came after shutdown_ok.
+                if let Some(reader) = self.reader.lock().await.take() {
+                    let _ = tokio::time::timeout(AFTER_EXIT, reader).await;
+                }
+                match lock(&self.shared.failed).clone() {
+                    Some(f) => Err(f),
+                    None => Ok(()),
+                }
+            }
             Ok(Ok(status)) => Err(self.shared.with_stderr(&format!(
                 "the connector exited with {status} after `shutdown`"
             ))),
@@ -498,9 +541,10 @@ impl PolicyModule for Policy {
                     process::Decision::Refuse { reason } => Decision::Refuse { reason },
                 },
                 Ok(other) => {
-                    let f = self
-                        .0
-                        .fail(&format!("the connector answered `verify` with {other:?}"));
+                    let f = self.0.fail(&format!(
+                        "the connector answered `verify` with {}",
+                        other.describe()
+                    ));
                     Decision::Refuse { reason: f.0 }
                 }
                 // The failure is recorded; the scenario fails after this step.
@@ -544,8 +588,10 @@ impl PolicyModule for Policy {
                 .await;
             if let Ok(other) = reply {
                 if !matches!(other, FromConnector::NotifyOk { .. }) {
-                    self.0
-                        .fail(&format!("the connector answered `notify` with {other:?}"));
+                    self.0.fail(&format!(
+                        "the connector answered `notify` with {}",
+                        other.describe()
+                    ));
                 }
             }
         })

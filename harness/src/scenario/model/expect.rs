@@ -37,7 +37,9 @@ pub struct EventMatch {
     #[serde(default, deserialize_with = "DiagnosticCode::deserialize_as_written")]
     #[schemars(with = "Option<CodeRef>")]
     pub code: Option<DiagnosticCode>,
-    /// Detail values that must match exactly.
+    /// Detail values that must match: exactly, except `reason`, which is free text and matches
+    /// when it names the value as a word (`Contoso: Intune said ChallengeExpired` matches
+    /// `ChallengeExpired`).
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub details: BTreeMap<Detail, String>,
@@ -51,8 +53,28 @@ impl EventMatch {
             && self
                 .details
                 .iter()
-                .all(|(k, v)| record.details.get(*k) == Some(v.as_str()))
+                .all(|(k, v)| detail_matches(*k, v, record.details.get(*k)))
     }
+}
+
+/// Whether a record's value `found` of `detail` satisfies the expected `wanted`. Every detail
+/// is compared exactly but `reason`, whose wording is the connector's own: it must contain
+/// `wanted` as a whole word (bounded by the text's ends or by characters that are neither
+/// letters, digits nor `_`).
+pub fn detail_matches(detail: Detail, wanted: &str, found: Option<&str>) -> bool {
+    let Some(found) = found else { return false };
+    if detail != Detail::Reason {
+        return found == wanted;
+    }
+    if wanted.is_empty() {
+        return true;
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    found.match_indices(wanted).any(|(at, _)| {
+        let before = found[..at].chars().next_back();
+        let after = found[at + wanted.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
 }
 
 impl std::fmt::Display for EventMatch {

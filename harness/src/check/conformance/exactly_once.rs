@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use crate::contract::intune::admin::{IntuneState, Queue};
-use crate::fakes::ca::IssuedCert;
+
+use super::rule::{Rule, Violation};
+use super::world::IssuedCertificate;
 
 fn queue_name(q: Queue) -> &'static str {
     match q {
@@ -16,9 +18,23 @@ fn queue_name(q: Queue) -> &'static str {
     }
 }
 
-/// Everything wrong with how the queued requests came back, as sentences. `drained` adds the
-/// liveness half: every request has its one final result and nothing is left pending.
-pub fn check(intune: &IntuneState, issued: &[IssuedCert], drained: bool) -> Vec<String> {
+/// Everything wrong with how the queued requests came back. `drained` adds the liveness half:
+/// every request has its one final result and nothing is left pending.
+pub fn check(intune: &IntuneState, issued: &[IssuedCertificate], drained: bool) -> Vec<Violation> {
+    sentences(intune, issued, drained)
+        .into_iter()
+        .map(|found| {
+            Violation::new(
+                Rule::ExactlyOnce,
+                None,
+                "every request Intune queued answered exactly once",
+                found,
+            )
+        })
+        .collect()
+}
+
+fn sentences(intune: &IntuneState, issued: &[IssuedCertificate], drained: bool) -> Vec<String> {
     let mut problems = Vec::new();
     for e in &intune.ledger {
         let what = queue_name(e.queue);
@@ -53,9 +69,9 @@ pub fn check(intune: &IntuneState, issued: &[IssuedCert], drained: bool) -> Vec<
     let mut by_request: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for c in issued {
         by_request
-            .entry(c.request_digest.as_str())
+            .entry(c.csr_sha256.as_str())
             .or_default()
-            .push(c.serial.as_str());
+            .push(c.serial_number.as_str());
     }
     for (digest, serials) in by_request.iter().filter(|(_, s)| s.len() > 1) {
         problems.push(format!(
@@ -97,7 +113,7 @@ mod tests {
             unknown_examples: vec!["ghost".into()],
             ..IntuneState::default()
         };
-        let p = check(&state, &[], true);
+        let p = sentences(&state, &[], true);
         assert_eq!(p.len(), 3, "{p:#?}");
         assert!(p[0].starts_with("duplicated: PKCS request twice"), "{p:#?}");
         assert!(
@@ -111,7 +127,7 @@ mod tests {
             "{p:#?}"
         );
         // Without `drained`, a lost request is not (yet) a failure; a duplicate still is.
-        let p = check(&state, &[], false);
+        let p = sentences(&state, &[], false);
         assert_eq!(p.len(), 2, "{p:#?}");
     }
 }

@@ -1,0 +1,222 @@
+//! The rules that need only the stream: required details, fixed vocabularies, and the orders
+//! within one request or one SCEP transaction.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::catalog::{Detail, EventId};
+use crate::event::EventRecord;
+
+use super::rule::{Rule, Violation};
+use super::{describe, kind_of, Kind};
+
+/// The details an event must carry, and the rule's reason for each.
+pub fn required(event: EventId) -> &'static [Detail] {
+    use Detail as D;
+    use EventId as E;
+    match event {
+        E::PkcsCertIssueSuccess => &[
+            D::DeviceId,
+            D::UserId,
+            D::CaName,
+            D::TemplateName,
+            D::Thumbprint,
+            D::RequestId,
+        ],
+        E::PkcsCertIssueFailure => &[
+            D::DeviceId,
+            D::UserId,
+            D::CaName,
+            D::TemplateName,
+            D::RequestId,
+        ],
+        E::RevokeCertSuccess | E::RevokeCertFailure => &[D::SerialNumber, D::CaName, D::RequestId],
+        E::UploadSuccess | E::UploadFailure => &[D::RequestKind, D::RequestId],
+        E::DownloadSuccess => &[D::RequestKind, D::RequestCount],
+        E::DownloadFailure => &[D::RequestKind],
+        E::CrpVerifyMetricFailure => &[D::TransactionId, D::DeviceId],
+        E::CrpVerifyMetricSuccess
+        | E::CrpVerifyMetricWarning
+        | E::CrpNotifyMetricSuccess
+        | E::CrpNotifyMetricFailure => &[D::TransactionId],
+        E::CertificateRenewalSuccess => &[D::Thumbprint, D::NotAfter],
+        _ => &[],
+    }
+}
+
+/// The values a detail with a fixed vocabulary may take.
+pub fn vocabulary(detail: Detail) -> Option<&'static [&'static str]> {
+    match detail {
+        Detail::RequestKind => Some(&["pkcs", "revoke", "signing_certificate"]),
+        Detail::DownloadState => Some(&["downloaded", "requesting", "parsing", "refused"]),
+        Detail::UploadState => Some(&[
+            "recorded",
+            "not_recorded",
+            "sending",
+            "awaiting_answer",
+            "refused",
+        ]),
+        _ => None,
+    }
+}
+
+pub(super) fn details(records: &[EventRecord], out: &mut Vec<Violation>) {
+    for r in records {
+        let missing: Vec<&str> = required(r.event)
+            .iter()
+            .filter(|d| r.details.get(**d).is_none_or(|v| v.trim().is_empty()))
+            .map(|d| d.key())
+            .collect();
+        if !missing.is_empty() {
+            out.push(Violation::new(
+                Rule::DetailRequired,
+                Some(r.sequence),
+                format!("{} to name {}", describe(r), missing.join(", ")),
+                format!("no {}", missing.join(", no ")),
+            ));
+        }
+        for (detail, value) in r.details.iter() {
+            if let Some(allowed) = vocabulary(detail) {
+                if !allowed.contains(&value) {
+                    out.push(Violation::new(
+                        Rule::DetailValue,
+                        Some(r.sequence),
+                        format!("{detail} to be one of {}", allowed.join(", ")),
+                        format!("{detail}={value}"),
+                    ));
+                }
+            }
+            let bad = match detail {
+                Detail::Attempts | Detail::RequestCount => {
+                    let n = value.trim().parse::<u64>();
+                    match (detail, n) {
+                        (_, Err(_)) => true,
+                        (Detail::Attempts, Ok(0)) => true,
+                        _ => false,
+                    }
+                }
+                Detail::Thumbprint => {
+                    value.len() != 40 || !value.chars().all(|c| c.is_ascii_hexdigit())
+                }
+                Detail::SerialNumber => {
+                    value.is_empty() || !value.chars().all(|c| c.is_ascii_hexdigit())
+                }
+                _ => false,
+            };
+            if bad {
+                let wanted = match detail {
+                    Detail::Attempts => "attempts to be a whole number from 1",
+                    Detail::RequestCount => "request_count to be a whole number",
+                    Detail::Thumbprint => "thumbprint to be 40 hexadecimal digits (SHA-1)",
+                    _ => "serial_number to be hexadecimal digits",
+                };
+                out.push(Violation::new(
+                    Rule::DetailValue,
+                    Some(r.sequence),
+                    wanted,
+                    format!("{detail}={value}"),
+                ));
+            }
+        }
+    }
+}
+
+/// Nothing follows a StoppedConnectorService but the next start's events.
+pub(super) fn after_stop(records: &[EventRecord], out: &mut Vec<Violation>) {
+    for pair in records.windows(2) {
+        let (stop, next) = (&pair[0], &pair[1]);
+        let starting = matches!(
+            next.event,
+            EventId::StartedConnectorService
+                | EventId::RetrieveCertificateError
+                | EventId::RetrieveCertificateWarning
+        );
+        if stop.event == EventId::StoppedConnectorService && !starting {
+            out.push(Violation::new(
+                Rule::LifecycleStop,
+                Some(next.sequence),
+                format!(
+                    "no event after event #{} StoppedConnectorService until the service starts again",
+                    stop.sequence
+                ),
+                describe(next),
+            ));
+        }
+    }
+}
+
+/// Per request: downloaded before anything about it; its issue or revoke event before its
+/// upload event.
+pub(super) fn request_order(records: &[EventRecord], out: &mut Vec<Violation>) {
+    let mut downloaded: BTreeSet<Kind> = BTreeSet::new();
+    let mut seen: BTreeSet<(Kind, &str)> = BTreeSet::new();
+    let mut handled: BTreeMap<(Kind, &str), u64> = BTreeMap::new();
+    for r in records {
+        if r.event == EventId::DownloadSuccess {
+            match r.details.get(Detail::RequestKind) {
+                Some("pkcs") => downloaded.insert(Kind::Pkcs),
+                Some("revoke") => downloaded.insert(Kind::Revoke),
+                _ => false,
+            };
+            continue;
+        }
+        let (Some(kind), Some(id)) = (kind_of(r), r.details.get(Detail::RequestId)) else {
+            continue;
+        };
+        if seen.insert((kind, id)) && !downloaded.contains(&kind) {
+            out.push(Violation::new(
+                Rule::RequestOrder,
+                Some(r.sequence),
+                format!(
+                    "a Download_Success with request_kind {} before the first event about request {id}",
+                    kind.name()
+                ),
+                format!("{} before any such download", describe(r)),
+            ));
+        }
+        let upload = matches!(r.event, EventId::UploadSuccess | EventId::UploadFailure);
+        if !upload {
+            handled.entry((kind, id)).or_insert(r.sequence);
+        } else if !handled.contains_key(&(kind, id)) {
+            out.push(Violation::new(
+                Rule::RequestOrder,
+                Some(r.sequence),
+                format!(
+                    "the {} event of request {id} before its upload event",
+                    kind.result_events()
+                ),
+                format!("{} first", describe(r)),
+            ));
+            // Once per request.
+            handled.insert((kind, id), r.sequence);
+        }
+    }
+}
+
+/// Per SCEP transaction: verify before notify.
+pub(super) fn scep_order(records: &[EventRecord], out: &mut Vec<Violation>) {
+    let mut verified: BTreeSet<&str> = BTreeSet::new();
+    let mut told: BTreeSet<&str> = BTreeSet::new();
+    for r in records {
+        let Some(t) = r.details.get(Detail::TransactionId) else {
+            continue;
+        };
+        match r.event {
+            EventId::CrpVerifyMetricSuccess
+            | EventId::CrpVerifyMetricWarning
+            | EventId::CrpVerifyMetricFailure => {
+                verified.insert(t);
+            }
+            EventId::CrpNotifyMetricSuccess | EventId::CrpNotifyMetricFailure => {
+                if !verified.contains(t) && told.insert(t) {
+                    out.push(Violation::new(
+                        Rule::ScepOrder,
+                        Some(r.sequence),
+                        format!("the verify event of transaction {t} before its notify event"),
+                        format!("{} first", describe(r)),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}

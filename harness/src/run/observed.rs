@@ -1,0 +1,113 @@
+//! The policy seam as the harness sees it: wraps the connector's policy module and records
+//! every request NDES asked about, what the connector decided and how NDES said issuance
+//! ended, for the conformance rules (`scep.verify`, `scep.decision`, `scep.notify`).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::check::conformance::{EnrollmentRecord, NotifiedCertificate};
+use crate::contract::policy::{Decision, Issued, PolicyFuture, PolicyModule};
+
+/// Most enrollments remembered; a scenario stands for far fewer.
+const MAX_ENROLLMENTS: usize = 100_000;
+
+/// A policy module that records what passes through it.
+pub struct Observed {
+    inner: Arc<dyn PolicyModule>,
+    log: Mutex<Vec<EnrollmentRecord>>,
+}
+
+impl Observed {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn PolicyModule>) -> Arc<Observed> {
+        Arc::new(Observed {
+            inner,
+            log: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn log(&self) -> MutexGuard<'_, Vec<EnrollmentRecord>> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every enrollment so far, in the order NDES asked about them.
+    pub fn enrollments(&self) -> Vec<EnrollmentRecord> {
+        self.log().clone()
+    }
+
+    fn entry(&self, transaction_id: &str, csr_der: &[u8]) -> Option<usize> {
+        let mut log = self.log();
+        if let Some(i) = log.iter().rposition(|e| e.transaction_id == transaction_id) {
+            return Some(i);
+        }
+        if log.len() >= MAX_ENROLLMENTS {
+            return None;
+        }
+        log.push(EnrollmentRecord {
+            transaction_id: transaction_id.to_string(),
+            subject_cn: crate::pki::read_csr(csr_der)
+                .ok()
+                .and_then(|c| c.common_name),
+            decision: None,
+            outcome: None,
+            issued: None,
+        });
+        Some(log.len() - 1)
+    }
+}
+
+impl PolicyModule for Observed {
+    fn verify<'a>(
+        &'a self,
+        transaction_id: &'a str,
+        csr_der: &'a [u8],
+    ) -> PolicyFuture<'a, Decision> {
+        Box::pin(async move {
+            let at = self.entry(transaction_id, csr_der);
+            let decision = self.inner.verify(transaction_id, csr_der).await;
+            if let Some(i) = at {
+                if let Some(e) = self.log().get_mut(i) {
+                    e.decision = Some(
+                        match decision {
+                            Decision::Issue { .. } => "issue",
+                            Decision::Refuse { .. } => "refuse",
+                        }
+                        .to_string(),
+                    );
+                }
+            }
+            decision
+        })
+    }
+
+    fn notify<'a>(
+        &'a self,
+        transaction_id: &'a str,
+        csr_der: &'a [u8],
+        outcome: Issued,
+    ) -> PolicyFuture<'a, ()> {
+        Box::pin(async move {
+            if let Some(i) = self.entry(transaction_id, csr_der) {
+                if let Some(e) = self.log().get_mut(i) {
+                    let (name, issued) = match &outcome {
+                        Issued::Issued {
+                            thumbprint,
+                            serial_number,
+                            ..
+                        } => (
+                            "issued",
+                            Some(NotifiedCertificate {
+                                thumbprint: thumbprint.clone(),
+                                serial_number: serial_number.clone(),
+                            }),
+                        ),
+                        Issued::CaDenied { .. } => ("ca_denied", None),
+                        Issued::CaFailed { .. } => ("ca_failed", None),
+                    };
+                    e.outcome = Some(name.to_string());
+                    e.issued = issued;
+                }
+            }
+            self.inner.notify(transaction_id, csr_der, outcome).await
+        })
+    }
+}
