@@ -101,7 +101,8 @@ fn the_faulty_connector_is_failed_for_each_of_its_bugs() {
         twice
             .problems
             .iter()
-            .any(|p| p.starts_with("duplicated: PKCS request")
+            .any(|p| p.starts_with("[intune.exactly-once]")
+                && p.contains("found duplicated: PKCS request")
                 && p.contains("uploaded 1 more time(s)")),
         "{:#?}",
         twice.problems
@@ -110,15 +111,22 @@ fn the_faulty_connector_is_failed_for_each_of_its_bugs() {
     assert!(
         lost.problems
             .iter()
-            .any(|p| p.starts_with("lost: PKCS request") && p.contains("(still queued)")),
+            .any(|p| p.starts_with("[intune.exactly-once]")
+                && p.contains("found lost: PKCS request")
+                && p.contains("(still queued)")),
         "{:#?}",
         lost.problems
     );
     let wrong = faulty("wrong-code", "pkcs-issue-ca-unavailable");
     assert!(
-        wrong.problems.iter().any(|p| p
-            .contains("20102 PkcsCertIssue_Failure with 0x00000400 PKCS_Issue_CA_Unavailable")
-            && p.contains("never appears")),
+        wrong
+            .problems
+            .iter()
+            .any(|p| p.starts_with("[expect.sequence]")
+                && p.contains(
+                    "20102 PkcsCertIssue_Failure with 0x00000400 PKCS_Issue_CA_Unavailable"
+                )
+                && p.contains("never appears")),
         "{:#?}",
         wrong.problems
     );
@@ -243,4 +251,60 @@ fn a_connector_behind_a_pipeline_is_shut_down_by_closing_its_input() {
             .is_some_and(|l| l.contains(r#""type":"shutdown""#)),
         "{log}"
     );
+}
+
+/// A protocol violation fails the scenario at once, naming what came and with the stderr tail:
+/// never a wait for the budget.
+#[test]
+fn a_protocol_violation_fails_at_once_with_what_happened() {
+    let init = r#"read l; echo '{"type":"init_ok","in_reply_to":1}'"#;
+    let (twice, took) = misbehaving(&format!(
+        r#"{init}; read l; echo 'TEST-ONLY answering twice' >&2; echo '{{"type":"start_ok","in_reply_to":2}}'; echo '{{"type":"start_ok","in_reply_to":2}}'; sleep 30"#
+    ));
+    assert_eq!(twice.status, Status::Failed);
+    let text = twice.problems.join("\n");
+    assert!(
+        text.contains("protocol violation")
+            && text.contains("`start_ok` (in reply to request 2)")
+            && text.contains("not waiting")
+            && text.contains("TEST-ONLY answering twice"),
+        "{text}"
+    );
+    assert!(
+        took < Duration::from_secs(20),
+        "a stray reply held the run for {took:?}"
+    );
+
+    let (wrong, took) = misbehaving(&format!(
+        r#"{init}; read l; echo '{{"type":"stop_ok","in_reply_to":2}}'; sleep 30"#
+    ));
+    let text = wrong.problems.join("\n");
+    assert!(
+        text.contains("answered `start` with `stop_ok` (in reply to request 2)")
+            && !text.contains("StopOk"),
+        "{text}"
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}
+
+/// Anything written after `shutdown_ok` fails the scenario.
+#[test]
+fn an_event_after_shutdown_ok_fails_the_scenario() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("started.yaml");
+    std::fs::write(
+        &file,
+        "name: started\nsummary: The connector starts.\nsteps: [start]\n",
+    )
+    .expect("write");
+    let command = r#"read l; echo '{"type":"init_ok","in_reply_to":1}'; read l; echo '{"type":"event","event_id":10010,"code":"0x0"}'; echo '{"type":"start_ok","in_reply_to":2}'; read l; echo '{"type":"shutdown_ok","in_reply_to":3}'; echo '{"type":"event","event_id":10020,"code":"0x0"}'"#;
+    let started = Instant::now();
+    let outcome = run_file(&file, Choice::Command(command.into()));
+    let text = outcome.problems.join("\n");
+    assert_eq!(outcome.status, Status::Failed, "{text}");
+    assert!(
+        text.contains("protocol violation") && text.contains("`event` after `shutdown_ok`"),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
 }

@@ -35,6 +35,11 @@ impl Details {
         self.0.insert(key, value.into());
     }
 
+    /// Takes a field away, returning its value.
+    pub fn remove(&mut self, key: Detail) -> Option<String> {
+        self.0.remove(&key)
+    }
+
     /// The value of a field.
     pub fn get(&self, key: Detail) -> Option<&str> {
         self.0.get(&key).map(String::as_str)
