@@ -338,3 +338,110 @@ fn rewording_and_optional_details_change_no_verdict() {
         assert!(judge(&m, None, false).is_empty(), "{name}");
     }
 }
+
+/// `run` and `check --scenario --world` judge with the same code: on the very events and world
+/// a run recorded, they agree, scenario by scenario, for the whole library and for a faulty
+/// connector.
+#[test]
+fn run_and_check_agree_on_the_same_events() {
+    let bin = env!("CARGO_BIN_EXE_connector-harness");
+    let scratch = tempfile::tempdir().expect("tempdir");
+    for (label, connector) in [
+        ("reference", None),
+        (
+            "upload-twice",
+            Some(format!(
+                "{bin} connector --bug upload-twice --bug wrong-code"
+            )),
+        ),
+    ] {
+        let dir = scratch.path().join(label);
+        let report = scratch.path().join(format!("{label}.json"));
+        let mut cmd = std::process::Command::new(bin);
+        cmd.current_dir(root())
+            .args([
+                "run",
+                "--verdict",
+                "conformance",
+                "--no-coverage-gate",
+                "--jobs",
+                "2",
+            ])
+            .arg("--record")
+            .arg(&dir)
+            .arg("--json")
+            .arg(&report)
+            .env("CI", "true")
+            .env("NO_COLOR", "1");
+        if let Some(c) = &connector {
+            cmd.args(["--connector-cmd", c]);
+        }
+        let out = cmd.output().expect("run");
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
+        assert_eq!(report["level"], "conformance");
+        let scenarios = report["scenarios"].as_array().expect("scenarios");
+        assert!(
+            scenarios.len() >= 60,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut failed = 0;
+        for s in scenarios {
+            let name = s["name"].as_str().expect("name");
+            let mut run_rules: Vec<String> = s["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .map(|f| f["rule"].as_str().unwrap_or_default().to_string())
+                .collect();
+            run_rules.sort();
+            run_rules.dedup();
+            let checked = std::process::Command::new(bin)
+                .current_dir(root())
+                .args(["check", "--json", "--scenario", name, "--events"])
+                .arg(dir.join(format!("{name}.events.jsonl")))
+                .arg("--world")
+                .arg(dir.join(format!("{name}.world.json")))
+                .output()
+                .expect("check");
+            let verdict: serde_json::Value =
+                serde_json::from_slice(&checked.stdout).expect("check --json");
+            let mut check_rules: Vec<String> = verdict["verdict"]["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .map(|f| match f["kind"].as_str() {
+                    Some("contract") => f["rule"].as_str().unwrap_or_default().to_string(),
+                    Some("missing" | "out_of_order" | "wrong_code" | "wrong_detail") => {
+                        "expect.sequence".into()
+                    }
+                    Some("unexpected") => "expect.absent".into(),
+                    other => format!("catalog ({other:?})"),
+                })
+                .collect();
+            check_rules.sort();
+            check_rules.dedup();
+            let run_passed = s["status"] == "passed";
+            if !run_passed {
+                failed += 1;
+            }
+            // A run can fail for a reason outside the stream (a step the connector could not
+            // carry out); on the stream both judge alike.
+            assert_eq!(
+                run_rules, check_rules,
+                "{label} {name}: run and check disagree"
+            );
+            if run_rules.is_empty() {
+                assert_eq!(
+                    verdict["passed"], run_passed,
+                    "{label} {name}: run and check disagree on the verdict"
+                );
+            }
+        }
+        match label {
+            "reference" => assert_eq!(failed, 0, "the reference passes the contract"),
+            _ => assert!(failed > 0, "the faulty connector fails somewhere"),
+        }
+    }
+}

@@ -42,6 +42,9 @@ pub struct CheckOptions {
     pub keep: usize,
     /// Records kept for the scenario's expectations.
     pub max_records: usize,
+    /// What the run that wrote the log recorded (`run --record`): with a scenario, the
+    /// conformance rules judge the log against it, as `run` judged the run.
+    pub world: Option<conformance::WorldRecord>,
 }
 
 impl Default for CheckOptions {
@@ -51,6 +54,7 @@ impl Default for CheckOptions {
             format: None,
             keep: DEFAULT_KEEP,
             max_records: DEFAULT_MAX_RECORDS,
+            world: None,
         }
     }
 }
@@ -68,6 +72,9 @@ pub enum Note {
         /// What.
         why: String,
     },
+    /// A scenario was named without the world its run recorded: the rules that compare with
+    /// the world (values, uploads, notifications, one lifecycle event per step) were not judged.
+    WorldNotGiven,
     /// Not one event of the connector's provider was found.
     NoConnectorEvents {
         /// The provider names looked for.
@@ -82,6 +89,9 @@ impl std::fmt::Display for Note {
                 "the scenario's `drained: true` is not checked: only Intune's state shows it, not a log",
             ),
             Note::Warning { at, why } => write!(f, "{at}: {why}"),
+            Note::WorldNotGiven => f.write_str(
+                "only the stream's own rules of the contract were judged; pass --world (written by `run --record`) to judge values against the world",
+            ),
             Note::NoConnectorEvents { providers } => write!(
                 f,
                 "no event of provider {} in the log (name another with --provider)",
@@ -130,7 +140,8 @@ impl Verdict {
 struct Collector {
     verdict: Verdict,
     keep: usize,
-    /// The events the scenario's expectations name (none without a scenario).
+    /// The events kept for the scenario (none without a scenario; every event with one, for
+    /// the conformance rules).
     relevant: BTreeSet<EventId>,
     records: Vec<expect::Located>,
     max_records: usize,
@@ -232,15 +243,10 @@ pub fn check_file(
 }
 
 fn collector(format: Format, expect: Option<&Expect>, options: &CheckOptions) -> Collector {
-    let relevant = expect
-        .map(|e| {
-            e.sequence
-                .iter()
-                .chain(&e.absent)
-                .map(|m| m.value.event)
-                .collect()
-        })
-        .unwrap_or_default();
+    let relevant = match expect {
+        Some(_) => EventId::all().collect(),
+        None => BTreeSet::new(),
+    };
     Collector {
         verdict: Verdict {
             format,
@@ -263,8 +269,15 @@ fn finish(mut c: Collector, expect: Option<&Expect>, options: &CheckOptions) -> 
     if let Some(expect) = expect {
         let records = std::mem::take(&mut c.records);
         expect::check(&records, expect, &mut |f| c.push(f));
-        if expect.drained {
-            c.verdict.notes.push(Note::DrainedNotCheckable);
+        let stream: Vec<crate::event::EventRecord> = records.into_iter().map(|(_, r)| r).collect();
+        for v in conformance::judge(&stream, options.world.as_ref(), expect.drained) {
+            c.push(Finding::Contract(v));
+        }
+        if options.world.is_none() {
+            c.verdict.notes.push(Note::WorldNotGiven);
+            if expect.drained {
+                c.verdict.notes.push(Note::DrainedNotCheckable);
+            }
         }
     }
     if c.verdict.events == 0 {

@@ -52,6 +52,11 @@ pub struct CheckArgs {
     /// Folder of scenario files.
     #[arg(long, value_name = "DIR", default_value = "scenarios")]
     pub scenarios: PathBuf,
+    /// The world the run that wrote the log recorded (`run --record DIR` writes
+    /// `<scenario>.world.json`): with --scenario, the log is judged by the whole conformance
+    /// contract, as `run` judged it.
+    #[arg(long, value_name = "FILE", requires = "scenario")]
+    pub world: Option<PathBuf>,
     /// The log's format.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
@@ -113,12 +118,28 @@ pub fn check(args: CheckArgs) -> anyhow::Result<u8> {
         },
         None => None,
     };
+    let world = match &args.world {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the world file {}", path.display()))?;
+            let world: crate::check::conformance::WorldRecord = serde_json::from_str(&text)
+                .with_context(|| {
+                    format!(
+                        "{} is not a world record (write one with `run --record DIR`)",
+                        path.display()
+                    )
+                })?;
+            Some(world)
+        }
+        None => None,
+    };
     let options = CheckOptions {
         scan: ScanOptions {
             providers: args.providers.clone(),
             max_bytes: args.max_bytes,
         },
         format: args.format.format(),
+        world,
         ..CheckOptions::default()
     };
     let mut verdict = check_file(&args.events, scenario.as_ref().map(|s| &s.expect), &options)

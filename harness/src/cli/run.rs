@@ -68,6 +68,10 @@ pub struct RunArgs {
     /// snapshot. Default: exact for the reference model, conformance with --connector-cmd.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub verdict: Option<LevelArg>,
+    /// Write each scenario's stream (`<name>.events.jsonl`) and what its world recorded
+    /// (`<name>.world.json`) into this folder, for `check --events … --scenario … --world …`.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
 }
 
 /// The verdict level, as the command line names it.
@@ -230,6 +234,7 @@ fn summarise(args: &RunArgs) -> Summary {
             level: args.verdict.map(|_| args.level()),
         },
         level: args.level(),
+        record: args.record.clone(),
         connector: match &args.connector_cmd {
             Some(cmd) => crate::run::under_test::Choice::Command(cmd.clone()),
             None => crate::run::under_test::Choice::Reference,

@@ -46,6 +46,8 @@ pub struct RunOptions {
     pub connector: under_test::Choice,
     /// How the verdict is reached: the contract alone, or also byte for byte with a snapshot.
     pub level: Level,
+    /// Folder to write each scenario's stream and world record into (`run --record`).
+    pub record: Option<PathBuf>,
 }
 
 /// The two levels of verdict. Both judge the conformance contract
@@ -329,6 +331,11 @@ pub async fn run_recorded(
             ));
         }
     }
+    if let (Some(dir), Some(recorded)) = (&options.record, &first.recorded) {
+        if let Err(e) = write_record(dir, &scenario.name, &first.events, &recorded.world) {
+            problems.push(format!("cannot record the run into {}: {e}", dir.display()));
+        }
+    }
     let (diff, snapshot_written) = match (&options.snapshots, options.level) {
         (Some(dir), Level::Exact) => {
             compare_snapshot(dir, &scenario.name, &first.yaml, options, &mut problems)
@@ -359,6 +366,22 @@ pub async fn run_recorded(
         rerun: options.rerun.clone(),
     };
     (outcome, first.recorded)
+}
+
+/// Writes `<name>.events.jsonl` and `<name>.world.json` into `dir`.
+fn write_record(
+    dir: &Path,
+    name: &str,
+    events: &[EventRecord],
+    world: &conformance::WorldRecord,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join(format!("{name}.events.jsonl")),
+        crate::event::to_jsonl(events),
+    )?;
+    let json = serde_json::to_string_pretty(world).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join(format!("{name}.world.json")), json)
 }
 
 /// Writes the snapshot of `name` when it is missing or differs.

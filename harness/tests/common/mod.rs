@@ -115,7 +115,7 @@ pub fn seq_of(records: &[EventRecord], event: E, pick: impl Fn(&EventRecord) -> 
 }
 
 /// One corruption of the stream, as a real connector (or a damaged export) would commit it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Corruption {
     DropExpected,
     AddForbidden,
@@ -147,14 +147,27 @@ pub fn corrupt(
         Corruption::DropExpected => {
             let seq = seq_of(&records, E::RevokeCertSuccess, |_| true);
             records.retain(|r| r.sequence != seq);
-            (text(form, &records), None, vec!["missing"], vec![])
+            // The expectation misses it, and the contract sees its upload with no revoke
+            // event before it (`request.order`).
+            (
+                text(form, &records),
+                None,
+                vec!["missing", "contract"],
+                vec![],
+            )
         }
         Corruption::AddForbidden => {
             let mut extra = records[3].clone();
             extra.sequence = 1000;
             extra.event = E::PkcsCertIssueFailure;
             extra.code = C::Success;
-            extra.details = event::Details::new().with(Detail::DeviceId, "laptop-009");
+            // Well-formed under the contract (every required detail), forbidden by the scenario.
+            extra.details = event::Details::new()
+                .with(Detail::DeviceId, "laptop-009")
+                .with(Detail::UserId, "alice@contoso.test")
+                .with(Detail::CaName, "TEST-ISSUING-CA")
+                .with(Detail::TemplateName, "IntuneUser")
+                .with(Detail::RequestId, "forbidden-0001");
             records.insert(4, extra);
             (text(form, &records), Some(1000), vec!["unexpected"], vec![])
         }
@@ -224,6 +237,7 @@ pub fn finding_record(f: &Finding) -> Option<u64> {
         | Finding::WrongDetail { at, .. }
         | Finding::Unexpected { at, .. } => at.record_id,
         Finding::Unchecked { at, .. } => at.record_id,
+        Finding::Contract(v) => v.seq,
         Finding::Missing { .. } => None,
     }
 }
