@@ -445,3 +445,26 @@ fn run_and_check_agree_on_the_same_events() {
         }
     }
 }
+
+/// `docs/conformance.md` lists every rule the checker has, by id, with its source.
+#[test]
+fn the_conformance_doc_lists_every_rule() {
+    let doc = std::fs::read_to_string(root().join("docs/conformance.md")).expect("the doc");
+    for rule in connector_harness::check::conformance::Rule::ALL {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", rule.id())))
+            .unwrap_or_else(|| panic!("docs/conformance.md has no row for `{}`", rule.id()));
+        let source = match rule.source() {
+            connector_harness::check::conformance::Source::Seed => "seed",
+            connector_harness::check::conformance::Source::MicrosoftDocs => "Microsoft",
+            connector_harness::check::conformance::Source::RealService => "real service",
+            connector_harness::check::conformance::Source::Harness => "harness",
+        };
+        assert!(
+            row.rsplit('|').nth(1).is_some_and(|s| s.contains(source)),
+            "the row of `{}` names another source than {source}: {row}",
+            rule.id()
+        );
+    }
+}

@@ -8,8 +8,11 @@
 //!   after 100,000 mixed requests (`harness/examples/serve_memory.rs`; a figure, not a test).
 //! - `cargo xtask fuzz [--seconds N] [--target NAME] [--jobs N]` runs the fuzz targets of
 //!   `fuzz/` (see `fuzz.rs`).
+//! - `cargo xtask conformance [--python P] [--jobs N] [--mutant NAME]` runs the library through
+//!   the second, independent connector and each of its mutants (see `conformance.rs`).
 
 mod bench;
+mod conformance;
 mod fuzz;
 
 use std::path::PathBuf;
@@ -95,19 +98,22 @@ fn main() -> ExitCode {
         }
         Some("serve-memory") => serve_memory(&args[1..]),
         Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
+        Some("conformance") => conformance::run(&workspace_root(), &args[1..])
+            .map(|ok| ExitCode::from(if ok { 0 } else { 1 })),
         Some("gen-fixtures") => harness(&[
             "gen-fixtures".to_string(),
             workspace_root().join("fixtures").display().to_string(),
         ]),
         Some("bench") => bench::bench(&workspace_root(), &args[1..]).map(|()| ExitCode::SUCCESS),
         _ => {
-            eprintln!("usage: cargo xtask <run-scenarios [FLAGS] | gen-fixtures | bench [--quick] [--json PATH] | serve-memory [FLAGS] | fuzz [FLAGS]>
+            eprintln!("usage: cargo xtask <run-scenarios [FLAGS] | gen-fixtures | bench [--quick] [--json PATH] | serve-memory [FLAGS] | fuzz [FLAGS] | conformance [FLAGS]>
 
   run-scenarios   run every scenario in scenarios/ (see --help)
   gen-fixtures    regenerate the test PKI in fixtures/
   bench           performance figures from a release build (--quick: the CI size)
   serve-memory    serve's resident memory after 1,000 and 100,000 mixed requests
-  fuzz            run the fuzz targets of fuzz/ (see --help)");
+  fuzz            run the fuzz targets of fuzz/ (see --help)
+  conformance     the library through the second connector, then each of its mutants");
             Ok(ExitCode::from(2))
         }
     };

@@ -1,0 +1,233 @@
+//! `cargo xtask conformance`: the contract proven from outside. The whole scenario library runs
+//! through the second connector (`harness/tests/peers/contoso_connector.py`, Python standard
+//! library, written from the docs alone) under `--verdict conformance` and must pass; then every
+//! mutant of it (`--list-mutants`, each one real bug) runs the library again and must fail at
+//! least one scenario. Prints the mutation table: mutant, scenarios failed, first finding.
+//! Exits 1 when the second connector fails or a mutant survives.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+const CONNECTOR: &str = "harness/tests/peers/contoso_connector.py";
+
+struct Options {
+    python: String,
+    jobs: usize,
+    only: Vec<String>,
+}
+
+fn options(args: &[String]) -> Result<Options> {
+    let mut o = Options {
+        python: std::env::var("HARNESS_PYTHON_CONNECTOR").unwrap_or_else(|_| "python3".into()),
+        jobs: 2,
+        only: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--python" => o.python = it.next().context("--python needs a program")?.clone(),
+            "--jobs" => {
+                o.jobs = it
+                    .next()
+                    .context("--jobs needs a number")?
+                    .parse()
+                    .context("--jobs needs a number")?
+            }
+            "--mutant" => o
+                .only
+                .push(it.next().context("--mutant needs a name")?.clone()),
+            "-h" | "--help" => {
+                println!("usage: cargo xtask conformance [--python PROGRAM] [--jobs N] [--mutant NAME]...\n\n  runs the library through the second connector under --verdict conformance (must pass),\n  then each of its mutants (each must fail a scenario); prints the mutation table");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument `{other}` (see --help)"),
+        }
+    }
+    Ok(o)
+}
+
+/// What one library run through a connector command gave.
+struct Run {
+    /// The whole run's verdict (scenarios, coverage gate, load errors).
+    verdict: bool,
+    /// Its reasons, as JSON, for a failed verdict.
+    reasons: String,
+    passed: u64,
+    failed: u64,
+    first: Option<String>,
+    seconds: f64,
+}
+
+fn library(
+    root: &Path,
+    bin: &Path,
+    connector: Option<&str>,
+    jobs: usize,
+    report: &Path,
+    gate: bool,
+) -> Result<Run> {
+    let mut cmd = Command::new(bin);
+    cmd.current_dir(root)
+        .args([
+            "run",
+            "--scenarios",
+            "scenarios",
+            "--snapshots",
+            "snapshots",
+        ])
+        .args(["--jobs", &jobs.to_string(), "--json"])
+        .arg(report)
+        .env("NO_COLOR", "1");
+    if let Some(c) = connector {
+        cmd.args(["--verdict", "conformance", "--connector-cmd", c]);
+    }
+    if !gate {
+        cmd.arg("--no-coverage-gate");
+    }
+    let started = Instant::now();
+    let out = cmd.output().context("starting the harness")?;
+    let seconds = started.elapsed().as_secs_f64();
+    let text = std::fs::read_to_string(report).with_context(|| {
+        format!(
+            "no report at {}: {}",
+            report.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let json: serde_json::Value = serde_json::from_str(&text).context("reading the report")?;
+    let first = json["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["status"] == "failed")
+        .map(|s| {
+            let problem = s["problems"][0].as_str().unwrap_or("(no problem recorded)");
+            let line = problem.lines().next().unwrap_or_default();
+            let short: String = line.chars().take(150).collect();
+            format!("{}: {short}", s["name"].as_str().unwrap_or("?"))
+        });
+    let run = Run {
+        verdict: json["verdict"] == "passed",
+        reasons: json["reasons"].to_string(),
+        passed: json["passed"].as_u64().unwrap_or(0),
+        failed: json["failed"].as_u64().unwrap_or(0),
+        first,
+        seconds,
+    };
+    Ok(run)
+}
+
+/// Runs the proof; `Ok(false)` when the second connector failed or a mutant survived.
+pub fn run(root: &Path, args: &[String]) -> Result<bool> {
+    let o = options(args)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = Command::new(&cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "connector-harness",
+            "--bin",
+            "connector-harness",
+        ])
+        .status()
+        .context("starting cargo")?;
+    if !built.success() {
+        bail!("the harness did not build");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("debug").join("connector-harness");
+    let out = target.join("conformance");
+    std::fs::create_dir_all(&out)?;
+    let script = root.join(CONNECTOR);
+    let base = format!("{} {}", o.python, script.display());
+
+    let reference = library(root, &bin, None, o.jobs, &out.join("reference.json"), true)?;
+    let second = library(
+        root,
+        &bin,
+        Some(&base),
+        o.jobs,
+        &out.join("second.json"),
+        true,
+    )?;
+    println!(
+        "second connector ({CONNECTOR}) under conformance: {} passed, {} failed, {:.1} s (the reference model in-process, exact: {} passed in {:.1} s)",
+        second.passed, second.failed, second.seconds, reference.passed, reference.seconds
+    );
+    if !reference.verdict {
+        bail!(
+            "the reference model failed the library: {}",
+            reference.reasons
+        );
+    }
+    let mut ok = second.verdict && second.passed > 0;
+    if let Some(f) = &second.first {
+        println!("  first failure: {f}");
+    }
+    if !second.verdict {
+        println!("  the second connector's run failed: {}", second.reasons);
+    }
+
+    let listed = Command::new(&o.python)
+        .arg(&script)
+        .arg("--list-mutants")
+        .output()
+        .context("listing the mutants")?;
+    let mut mutants: Vec<(String, String)> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(n, d)| (n.trim().to_string(), d.trim().to_string()))
+        .collect();
+    if !o.only.is_empty() {
+        mutants.retain(|(n, _)| o.only.contains(n));
+    }
+    if mutants.is_empty() {
+        bail!("the second connector lists no mutants (--list-mutants)");
+    }
+    println!("\n| mutant | bug | scenarios failed | first finding |\n|---|---|---|---|");
+    let mut survivors = Vec::new();
+    for (name, what) in &mutants {
+        let cmd = format!("{base} --mutant {name}");
+        let run = library(
+            root,
+            &bin,
+            Some(&cmd),
+            o.jobs,
+            &out.join(format!("mutant-{name}.json")),
+            false,
+        )?;
+        println!(
+            "| {name} | {what} | {} of {} | {} |",
+            run.failed,
+            run.failed + run.passed,
+            run.first
+                .as_deref()
+                .unwrap_or("SURVIVED")
+                .replace('|', "\\|")
+        );
+        if run.failed == 0 {
+            survivors.push(name.clone());
+        }
+    }
+    if !survivors.is_empty() {
+        println!(
+            "\nsurvived: {} (a mutant no scenario fails is a rule missing)",
+            survivors.join(", ")
+        );
+        ok = false;
+    } else {
+        println!(
+            "\nevery mutant was caught ({} of {})",
+            mutants.len(),
+            mutants.len()
+        );
+    }
+    Ok(ok)
+}
