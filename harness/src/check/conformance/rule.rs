@@ -99,7 +99,7 @@ rules! {
     ScepOrder => "scep.order", Harness,
         "Per SCEP transaction: its verify event before its notify event.";
     ScepNotify => "scep.notify", MicrosoftDocs,
-        "After NDES says a request was issued, the connector notifies Intune of success and writes a notify event after its verify event; no success notification otherwise.";
+        "After NDES says a request was issued, the connector writes a notify event naming it; 20600 only once Intune accepted the success notification; no success notification otherwise.";
     ScepValues => "scep.values", Seed,
         "A SCEP event's device_id is the device the challenge was minted for or the request's subject; its user_id is the challenge's; a notify event's thumbprint and serial are the issued certificate's.";
     RenewalValues => "registration.renewal", Seed,

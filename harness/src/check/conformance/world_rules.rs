@@ -347,6 +347,15 @@ fn is_notify(e: EventId) -> bool {
 }
 
 pub(super) fn scep(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Violation>) {
+    // A fault that answers a notification 2xx without recording it (`malformed`) looks like
+    // success to any connector: a 20600 then is no lie. So is any call the bounded history
+    // no longer shows.
+    let notify_answered_ok_by_fault = w.intune.calls_dropped > 0
+        || w.intune.calls.iter().any(|c| {
+            c.fault.is_some()
+                && (200..300).contains(&c.status)
+                && c.path.to_ascii_lowercase().contains("notif")
+        });
     for e in &w.enrollments {
         let t = e.transaction_id.as_str();
         let about: Vec<&EventRecord> = records
@@ -422,7 +431,7 @@ pub(super) fn scep(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Viola
             .iter()
             .filter(|r| r.event == EventId::CrpNotifyMetricSuccess)
         {
-            if !success_noted {
+            if !success_noted && !notify_answered_ok_by_fault {
                 out.push(Violation::new(
                     Rule::ScepNotify,
                     Some(n.sequence),
