@@ -284,6 +284,29 @@ pub fn schemas() -> String {
     serde_json::to_string_pretty(&both).unwrap_or_default() + "\n"
 }
 
+impl FromConnector {
+    /// The message as the protocol names it, for people: `stop_ok (in reply to 2)`.
+    pub fn describe(&self) -> String {
+        let (kind, reply) = match self {
+            FromConnector::InitOk { in_reply_to } => ("init_ok", Some(in_reply_to)),
+            FromConnector::StartOk { in_reply_to } => ("start_ok", Some(in_reply_to)),
+            FromConnector::StopOk { in_reply_to } => ("stop_ok", Some(in_reply_to)),
+            FromConnector::SyncOk { in_reply_to } => ("sync_ok", Some(in_reply_to)),
+            FromConnector::ClockOk { in_reply_to } => ("clock_ok", Some(in_reply_to)),
+            FromConnector::VerifyOk { in_reply_to, .. } => ("verify_ok", Some(in_reply_to)),
+            FromConnector::NotifyOk { in_reply_to } => ("notify_ok", Some(in_reply_to)),
+            FromConnector::ShutdownOk { in_reply_to } => ("shutdown_ok", Some(in_reply_to)),
+            FromConnector::Sleep { .. } => ("sleep", None),
+            FromConnector::Event(_) => ("event", None),
+            FromConnector::Error { in_reply_to, .. } => ("error", Some(in_reply_to)),
+        };
+        match reply {
+            Some(id) => format!("`{kind}` (in reply to request {id})"),
+            None => format!("`{kind}`"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,28 +349,5 @@ mod tests {
             r#"{"type":"sync_ok","in_reply_to":1,"x":1}"#
         )
         .is_err());
-    }
-}
-
-impl FromConnector {
-    /// The message as the protocol names it, for people: `stop_ok (in reply to 2)`.
-    pub fn describe(&self) -> String {
-        let (kind, reply) = match self {
-            FromConnector::InitOk { in_reply_to } => ("init_ok", Some(in_reply_to)),
-            FromConnector::StartOk { in_reply_to } => ("start_ok", Some(in_reply_to)),
-            FromConnector::StopOk { in_reply_to } => ("stop_ok", Some(in_reply_to)),
-            FromConnector::SyncOk { in_reply_to } => ("sync_ok", Some(in_reply_to)),
-            FromConnector::ClockOk { in_reply_to } => ("clock_ok", Some(in_reply_to)),
-            FromConnector::VerifyOk { in_reply_to, .. } => ("verify_ok", Some(in_reply_to)),
-            FromConnector::NotifyOk { in_reply_to } => ("notify_ok", Some(in_reply_to)),
-            FromConnector::ShutdownOk { in_reply_to } => ("shutdown_ok", Some(in_reply_to)),
-            FromConnector::Sleep { .. } => ("sleep", None),
-            FromConnector::Event(_) => ("event", None),
-            FromConnector::Error { in_reply_to, .. } => ("error", Some(in_reply_to)),
-        };
-        match reply {
-            Some(id) => format!("`{kind}` (in reply to request {id})"),
-            None => format!("`{kind}`"),
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! The rules that need only the stream: required details, fixed vocabularies, and the orders
 //! within one request or one SCEP transaction.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{btree_map::Entry, BTreeMap, BTreeSet};
 
 use crate::catalog::{Detail, EventId};
 use crate::event::EventRecord;
@@ -88,11 +88,7 @@ pub(super) fn details(records: &[EventRecord], out: &mut Vec<Violation>) {
             let bad = match detail {
                 Detail::Attempts | Detail::RequestCount => {
                     let n = value.trim().parse::<u64>();
-                    match (detail, n) {
-                        (_, Err(_)) => true,
-                        (Detail::Attempts, Ok(0)) => true,
-                        _ => false,
-                    }
+                    matches!((detail, n), (_, Err(_)) | (Detail::Attempts, Ok(0)))
                 }
                 Detail::Thumbprint => {
                     value.len() != 40 || !value.chars().all(|c| c.is_ascii_hexdigit())
@@ -174,20 +170,20 @@ pub(super) fn request_order(records: &[EventRecord], out: &mut Vec<Violation>) {
             ));
         }
         let upload = matches!(r.event, EventId::UploadSuccess | EventId::UploadFailure);
-        if !upload {
-            handled.entry((kind, id)).or_insert(r.sequence);
-        } else if !handled.contains_key(&(kind, id)) {
-            out.push(Violation::new(
-                Rule::RequestOrder,
-                Some(r.sequence),
-                format!(
-                    "the {} event of request {id} before its upload event",
-                    kind.result_events()
-                ),
-                format!("{} first", describe(r)),
-            ));
-            // Once per request.
-            handled.insert((kind, id), r.sequence);
+        if let Entry::Vacant(first) = handled.entry((kind, id)) {
+            first.insert(r.sequence);
+            if upload {
+                // Once per request: the upload came first.
+                out.push(Violation::new(
+                    Rule::RequestOrder,
+                    Some(r.sequence),
+                    format!(
+                        "the {} event of request {id} before its upload event",
+                        kind.result_events()
+                    ),
+                    format!("{} first", describe(r)),
+                ));
+            }
         }
     }
 }
@@ -206,15 +202,15 @@ pub(super) fn scep_order(records: &[EventRecord], out: &mut Vec<Violation>) {
             | EventId::CrpVerifyMetricFailure => {
                 verified.insert(t);
             }
-            EventId::CrpNotifyMetricSuccess | EventId::CrpNotifyMetricFailure => {
-                if !verified.contains(t) && told.insert(t) {
-                    out.push(Violation::new(
-                        Rule::ScepOrder,
-                        Some(r.sequence),
-                        format!("the verify event of transaction {t} before its notify event"),
-                        format!("{} first", describe(r)),
-                    ));
-                }
+            EventId::CrpNotifyMetricSuccess | EventId::CrpNotifyMetricFailure
+                if !verified.contains(t) && told.insert(t) =>
+            {
+                out.push(Violation::new(
+                    Rule::ScepOrder,
+                    Some(r.sequence),
+                    format!("the verify event of transaction {t} before its notify event"),
+                    format!("{} first", describe(r)),
+                ));
             }
             _ => {}
         }
