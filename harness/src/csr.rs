@@ -78,6 +78,16 @@ pub enum San {
     Email(String),
 }
 
+impl std::fmt::Display for San {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            San::Upn(v) => write!(f, "UPN {v}"),
+            San::Dns(v) => write!(f, "DNS {v}"),
+            San::Email(v) => write!(f, "e-mail {v}"),
+        }
+    }
+}
+
 /// The digest a request is signed with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum CsrDigest {
@@ -104,6 +114,17 @@ pub enum KeyUse {
 }
 
 impl KeyUse {
+    /// The bit's name as RFC 5280 spells it (`digitalSignature`).
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyUse::DigitalSignature => "digitalSignature",
+            KeyUse::NonRepudiation => "nonRepudiation",
+            KeyUse::KeyEncipherment => "keyEncipherment",
+            KeyUse::DataEncipherment => "dataEncipherment",
+            KeyUse::KeyAgreement => "keyAgreement",
+        }
+    }
+
     fn flag(self) -> KeyUsages {
         match self {
             KeyUse::DigitalSignature => KeyUsages::DigitalSignature,

@@ -195,7 +195,7 @@ fn read_answer(bytes: &[u8], me: &Device, sent: Option<SentRequest>) -> Enrollme
                 },
             },
             Ok(CertRepOutcome::Failure(fi)) => Enrollment::Rejected {
-                fail_info: format!("{fi:?}"),
+                fail_info: fi.to_string(),
             },
             Ok(CertRepOutcome::Pending) => Enrollment::Error {
                 reason: "PENDING".into(),

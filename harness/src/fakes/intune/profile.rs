@@ -72,6 +72,11 @@ impl ScepProfile {
                 SanKind::Dns => San::Dns(device.into()),
                 SanKind::Email => San::Email(user.into()),
             };
+            let kind = match kind {
+                SanKind::Upn => "UPN",
+                SanKind::Dns => "DNS",
+                SanKind::Email => "e-mail",
+            };
             let same_kind: Vec<&San> = csr
                 .sans
                 .iter()
@@ -80,13 +85,13 @@ impl ScepProfile {
             if same_kind.is_empty() {
                 return Err((
                     E::SubjectAltNameMissing,
-                    format!("the profile demands a {kind:?} subject alternative name"),
+                    format!("the profile demands a {kind} subject alternative name"),
                 ));
             }
             if !same_kind.contains(&&want) {
                 return Err((
                     E::SubjectAltNameMismatch,
-                    format!("the {kind:?} subject alternative name is not {want:?}"),
+                    format!("the {kind} subject alternative name is not {want}"),
                 ));
             }
         }
@@ -99,7 +104,9 @@ impl ScepProfile {
                 return Err((
                     E::KeyUsageMismatch,
                     format!(
-                        "the request asks for key usage {asked:?}; the profile allows {allowed:?}"
+                        "the request asks for key usage {}; the profile allows {}",
+                        names(asked),
+                        names(allowed)
                     ),
                 ));
             }
@@ -140,4 +147,16 @@ impl ScepProfile {
         }
         Ok(())
     }
+}
+
+/// `digitalSignature, keyEncipherment`, or `none`.
+fn names(usages: &[KeyUse]) -> String {
+    if usages.is_empty() {
+        return "none".into();
+    }
+    usages
+        .iter()
+        .map(|u| u.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

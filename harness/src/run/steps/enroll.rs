@@ -19,7 +19,7 @@ use crate::contract::fault::FaultTarget;
 use crate::contract::intune::admin::MintChallenge;
 use crate::scenario::check::EXPIRED_CHALLENGE_WAIT_MS;
 use crate::scenario::expand;
-use crate::scenario::model::{ChallengeState, Enroll};
+use crate::scenario::model::{ChallengeState, Enroll, EnrollOutcome};
 
 use super::super::device::{self, Enrollment, Ready};
 use super::super::world::World;
@@ -122,7 +122,12 @@ fn refuse_faults(world: &World) -> Result<(), String> {
 fn check(e: &Enroll, device: &str, got: &Enrollment) -> Result<(), String> {
     match e.expect {
         Some(want) if got.outcome() != want => {
-            Err(format!("device `{device}` expected {want:?} but got {got}"))
+            let want = match want {
+                EnrollOutcome::Issued => "a certificate",
+                EnrollOutcome::Rejected => "a CertRep FAILURE",
+                EnrollOutcome::Error => "no CertRep",
+            };
+            Err(format!("device `{device}` expected {want} but got {got}"))
         }
         _ => Ok(()),
     }
