@@ -73,9 +73,13 @@ pub async fn run_steps(
             last: world.sink.written(),
         });
         done.map_err(fail)?;
-        // A connector process can fail outside a step of its own (answering NDES).
-        if let Some(f) = world.connector.failed() {
-            return Err(fail(f.to_string()));
+        // A connector process can fail outside a step of its own (answering NDES, or a stray
+        // reply): a moment's grace lets the report carry what it wrote on stderr last.
+        if world.connector.failed().is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if let Some(f) = world.connector.failed() {
+                return Err(fail(f.to_string()));
+            }
         }
         if world.clock.overflowed() {
             return Err(fail(format!(

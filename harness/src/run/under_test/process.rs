@@ -42,7 +42,9 @@ struct Shared {
     stdin: tokio::sync::Mutex<Option<ChildStdin>>,
     pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
     next: AtomicU64,
-    failed: Mutex<Option<Failure>>,
+    /// The first failure, as its cause alone: the stderr tail is added whenever it is read,
+    /// so that what the process wrote just before it failed is there too.
+    failed: Mutex<Option<String>>,
     stderr: Mutex<VecDeque<u8>>,
     clock: Clock,
     sink: Sink,
@@ -68,14 +70,19 @@ impl Shared {
         }
     }
 
+    /// The first failure, with the stderr tail as it is now.
+    fn failure(&self) -> Option<Failure> {
+        let why = lock(&self.failed).clone();
+        why.map(|w| self.with_stderr(&w))
+    }
+
     /// Records the first failure and ends every request still waiting.
     fn fail(&self, why: &str) -> Failure {
         let f = {
             let mut failed = lock(&self.failed);
-            if failed.is_none() {
-                *failed = Some(self.with_stderr(why));
-            }
-            failed.clone().unwrap_or_else(|| Failure(why.into()))
+            let first = failed.get_or_insert_with(|| why.to_string()).clone();
+            drop(failed);
+            self.with_stderr(&first)
         };
         for (_, tx) in lock(&self.pending).drain() {
             let _ = tx.send(Err(f.clone()));
@@ -106,7 +113,7 @@ impl Shared {
         what: &str,
         make: impl FnOnce(u64) -> ToConnector,
     ) -> Reply {
-        if let Some(f) = lock(&self.failed).clone() {
+        if let Some(f) = self.failure() {
             return Err(f);
         }
         let id = self.next.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
@@ -136,9 +143,14 @@ impl Shared {
         make: impl FnOnce(u64, String) -> ToConnector,
     ) -> Result<(), Failure> {
         let now = self.now();
-        let reply = self
+        let reply = match self
             .request(self.step_limit, what, |id| make(id, now))
-            .await?;
+            .await
+        {
+            Ok(reply) => reply,
+            // Give the stderr reader a moment: the tail is what the vendor needs.
+            Err(f) => return Err(settled(self, f).await),
+        };
         let expected = matches!(
             (what, &reply),
             ("start", FromConnector::StartOk { .. })
@@ -455,7 +467,7 @@ impl ConnectorUnderTest for Process {
     }
 
     fn failed(&self) -> Option<Failure> {
-        lock(&self.shared.failed).clone()
+        self.shared.failure()
     }
 
     fn close(&self) -> Pending<'_, Result<(), Failure>> {
@@ -499,7 +511,7 @@ impl Process {
                 if let Some(reader) = self.reader.lock().await.take() {
                     let _ = tokio::time::timeout(AFTER_EXIT, reader).await;
                 }
-                match lock(&self.shared.failed).clone() {
+                match self.shared.failure() {
                     Some(f) => Err(f),
                     None => Ok(()),
                 }
