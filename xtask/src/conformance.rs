@@ -5,7 +5,7 @@
 //! least one scenario. Prints the mutation table: mutant, scenarios failed, first finding.
 //! Exits 1 when the second connector fails or a mutant survives.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -123,27 +123,12 @@ fn library(
 /// Runs the proof; `Ok(false)` when the second connector failed or a mutant survived.
 pub fn run(root: &Path, args: &[String]) -> Result<bool> {
     let o = options(args)?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(&cargo)
-        .current_dir(root)
-        .args([
-            "build",
-            "--quiet",
-            "--package",
-            "connector-harness",
-            "--bin",
-            "connector-harness",
-        ])
-        .status()
-        .context("starting cargo")?;
-    if !built.success() {
-        bail!("the harness did not build");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("debug").join("connector-harness");
-    let out = target.join("conformance");
+    let bin = crate::build_harness(root, false)?;
+    let out = bin
+        .parent()
+        .and_then(Path::parent)
+        .map(|t| t.join("conformance"))
+        .unwrap_or_else(|| root.join("target/conformance"));
     std::fs::create_dir_all(&out)?;
     let script = root.join(CONNECTOR);
     let base = format!("{} {}", o.python, script.display());

@@ -47,6 +47,35 @@ fn harness(args: &[String]) -> Result<ExitCode> {
     ))
 }
 
+/// Builds the harness binary (`release` or debug) and returns its path.
+fn build_harness(root: &std::path::Path, release: bool) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root).arg("build");
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd
+        .args([
+            "--quiet",
+            "--package",
+            "connector-harness",
+            "--bin",
+            "connector-harness",
+        ])
+        .status()
+        .context("starting cargo build")?;
+    if !status.success() {
+        anyhow::bail!("cargo build of the harness failed");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    Ok(target
+        .join(if release { "release" } else { "debug" })
+        .join("connector-harness"))
+}
+
 /// Builds the harness binary and the memory driver, then runs the driver against the binary.
 fn serve_memory(args: &[String]) -> Result<ExitCode> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -258,6 +258,24 @@ impl EventId {
     }
 
     /// Looks an event up by its Windows id.
+    /// One of the policy module's verify events (20500, 20501, 20502).
+    pub fn is_crp_verify(self) -> bool {
+        matches!(
+            self,
+            EventId::CrpVerifyMetricSuccess
+                | EventId::CrpVerifyMetricWarning
+                | EventId::CrpVerifyMetricFailure
+        )
+    }
+
+    /// One of the policy module's notify events (20600, 20602).
+    pub fn is_crp_notify(self) -> bool {
+        matches!(
+            self,
+            EventId::CrpNotifyMetricSuccess | EventId::CrpNotifyMetricFailure
+        )
+    }
+
     pub fn from_id(id: u16) -> Option<EventId> {
         EVENTS.iter().find(|e| e.id == id).map(|e| e.event)
     }

@@ -288,27 +288,7 @@ fn suite(bin: &Path, dir: &Path, root: &Path, runs: usize) -> Result<Value> {
 
 /// Builds the release binary; its path.
 fn build(root: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--package",
-            "connector-harness",
-            "--bin",
-            "connector-harness",
-        ])
-        .status()
-        .context("starting cargo build --release")?;
-    if !status.success() {
-        bail!("cargo build --release failed");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    Ok(target.join("release").join("connector-harness"))
+    crate::build_harness(root, true)
 }
 
 /// Runs the bench; `args` are what follows `bench`.

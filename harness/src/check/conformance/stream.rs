@@ -196,23 +196,15 @@ pub(super) fn scep_order(records: &[EventRecord], out: &mut Vec<Violation>) {
         let Some(t) = r.details.get(Detail::TransactionId) else {
             continue;
         };
-        match r.event {
-            EventId::CrpVerifyMetricSuccess
-            | EventId::CrpVerifyMetricWarning
-            | EventId::CrpVerifyMetricFailure => {
-                verified.insert(t);
-            }
-            EventId::CrpNotifyMetricSuccess | EventId::CrpNotifyMetricFailure
-                if !verified.contains(t) && told.insert(t) =>
-            {
-                out.push(Violation::new(
-                    Rule::ScepOrder,
-                    Some(r.sequence),
-                    format!("the verify event of transaction {t} before its notify event"),
-                    format!("{} first", describe(r)),
-                ));
-            }
-            _ => {}
+        if r.event.is_crp_verify() {
+            verified.insert(t);
+        } else if r.event.is_crp_notify() && !verified.contains(t) && told.insert(t) {
+            out.push(Violation::new(
+                Rule::ScepOrder,
+                Some(r.sequence),
+                format!("the verify event of transaction {t} before its notify event"),
+                format!("{} first", describe(r)),
+            ));
         }
     }
 }

@@ -330,22 +330,6 @@ pub(super) fn revocations(records: &[EventRecord], w: &WorldRecord, out: &mut Ve
     }
 }
 
-fn is_verify(e: EventId) -> bool {
-    matches!(
-        e,
-        EventId::CrpVerifyMetricSuccess
-            | EventId::CrpVerifyMetricWarning
-            | EventId::CrpVerifyMetricFailure
-    )
-}
-
-fn is_notify(e: EventId) -> bool {
-    matches!(
-        e,
-        EventId::CrpNotifyMetricSuccess | EventId::CrpNotifyMetricFailure
-    )
-}
-
 pub(super) fn scep(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Violation>) {
     // A fault that answers a notification 2xx without recording it (`malformed`) looks like
     // success to any connector: a 20600 then is no lie. So is any call the bounded history
@@ -362,7 +346,8 @@ pub(super) fn scep(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Viola
             .iter()
             .filter(|r| r.details.get(Detail::TransactionId) == Some(t))
             .collect();
-        let verifies: Vec<&&EventRecord> = about.iter().filter(|r| is_verify(r.event)).collect();
+        let verifies: Vec<&&EventRecord> =
+            about.iter().filter(|r| r.event.is_crp_verify()).collect();
         let allowed = e.decision.as_deref() == Some("issue");
         if e.decision.is_some() && verifies.len() != 1 {
             out.push(Violation::new(
@@ -410,7 +395,8 @@ pub(super) fn scep(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Viola
             .notifications
             .iter()
             .any(|(id, kind)| id == t && kind == "success");
-        let notifies: Vec<&&EventRecord> = about.iter().filter(|r| is_notify(r.event)).collect();
+        let notifies: Vec<&&EventRecord> =
+            about.iter().filter(|r| r.event.is_crp_notify()).collect();
         if e.outcome.as_deref() == Some("issued") && notifies.is_empty() {
             out.push(Violation::new(
                 Rule::ScepNotify,
@@ -501,7 +487,7 @@ pub(super) fn scep(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Viola
     // Transactions no enrollment had.
     for r in records
         .iter()
-        .filter(|r| is_verify(r.event) || is_notify(r.event))
+        .filter(|r| r.event.is_crp_verify() || r.event.is_crp_notify())
     {
         if let Some(t) = r.details.get(Detail::TransactionId) {
             if !w.enrollments.iter().any(|e| e.transaction_id == t) {

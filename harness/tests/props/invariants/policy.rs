@@ -6,29 +6,13 @@ use crate::props::lower::Plan;
 use connector_harness::catalog::{Detail, EventId};
 use connector_harness::event::EventRecord;
 
-fn is_verify(e: EventId) -> bool {
-    matches!(
-        e,
-        EventId::CrpVerifyMetricSuccess
-            | EventId::CrpVerifyMetricWarning
-            | EventId::CrpVerifyMetricFailure
-    )
-}
-
-fn is_notify(e: EventId) -> bool {
-    matches!(
-        e,
-        EventId::CrpNotifyMetricSuccess | EventId::CrpNotifyMetricFailure
-    )
-}
-
 /// The policy module's events, in order, against the enrollments that reach it: each has one
 /// verify event naming its device (or the device its challenge was minted for), then at most
 /// one notify event, and a notify only after a successful verification.
 pub(super) fn enrollments(plan: &Plan, events: &[EventRecord]) -> Vec<Violation> {
     let crp: Vec<&EventRecord> = events
         .iter()
-        .filter(|r| is_verify(r.event) || is_notify(r.event))
+        .filter(|r| r.event.is_crp_verify() || r.event.is_crp_notify())
         .collect();
     let mut out = Vec::new();
     let mut at = 0;
@@ -42,7 +26,7 @@ pub(super) fn enrollments(plan: &Plan, events: &[EventRecord]) -> Vec<Violation>
             let d = r.details.get(Detail::DeviceId).unwrap_or("");
             d == e.device || d == format!("{}-other", e.device)
         };
-        let Some(verify) = crp.get(at).filter(|r| is_verify(r.event) && names(r)) else {
+        let Some(verify) = crp.get(at).filter(|r| r.event.is_crp_verify() && names(r)) else {
             out.push(v(
                 Invariant::Verify,
                 format!(
@@ -58,7 +42,7 @@ pub(super) fn enrollments(plan: &Plan, events: &[EventRecord]) -> Vec<Violation>
         };
         at += 1;
         let mut notified = 0;
-        while let Some(r) = crp.get(at).filter(|r| is_notify(r.event)) {
+        while let Some(r) = crp.get(at).filter(|r| r.event.is_crp_notify()) {
             notified += 1;
             if verify.event != EventId::CrpVerifyMetricSuccess {
                 out.push(v(
