@@ -306,3 +306,67 @@ fn an_event_after_shutdown_ok_fails_the_scenario() {
     );
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+/// A vendor records its own connector's snapshots into its own folder at the conformance level,
+/// then enforces them with `--verdict exact`: the same connector passes, a changed one fails
+/// with the diff. The JSON report carries the level.
+#[test]
+fn a_vendor_records_and_enforces_its_own_snapshots() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snaps = dir.path().join("my-snaps");
+    let report = dir.path().join("report.json");
+    let run = |connector: &str, extra: &[&str]| {
+        std::process::Command::new(binary())
+            .current_dir(root())
+            .args([
+                "run",
+                "--exact",
+                "pkcs-issue-ca-unavailable",
+                "--connector-cmd",
+                connector,
+            ])
+            .arg("--snapshots")
+            .arg(&snaps)
+            .arg("--json")
+            .arg(&report)
+            .args(extra)
+            .env_remove("CI")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run")
+    };
+    let good = format!("{} connector", binary());
+    let recorded = run(&good, &["--update"]);
+    assert_eq!(
+        recorded.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+    assert!(snaps.join("pkcs-issue-ca-unavailable.snap").exists());
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
+    assert_eq!(json["level"], "conformance");
+
+    let enforced = run(&good, &["--verdict", "exact"]);
+    assert_eq!(
+        enforced.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&enforced.stdout)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
+    assert_eq!(json["level"], "exact");
+
+    // Another connector: the stream differs from the vendor's record.
+    let other = format!("{} connector --bug wrong-code", binary());
+    let changed = run(&other, &["--verdict", "exact"]);
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&changed.stdout),
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    assert_eq!(changed.status.code(), Some(1), "{out}");
+    assert!(out.contains("the event stream differs from"), "{out}");
+}
