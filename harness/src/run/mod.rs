@@ -213,15 +213,15 @@ pub struct Recorded {
 fn world_record(
     world: &world::World,
     ledger: steps::Ledger,
-    recorded: &Recorded,
+    intune: &crate::contract::intune::admin::IntuneState,
+    issued: &[crate::fakes::ca::IssuedCert],
 ) -> conformance::WorldRecord {
     conformance::WorldRecord {
         ca_name: world.ca_name.clone(),
         steps: ledger.marks,
         pkcs: ledger.pkcs_requests,
         revocations: ledger.revocations,
-        issued: recorded
-            .issued
+        issued: issued
             .iter()
             .map(|c| conformance::IssuedCertificate {
                 serial_number: c.serial.clone(),
@@ -232,7 +232,7 @@ fn world_record(
             })
             .collect(),
         ca_journal: world.ca.journal(),
-        intune: recorded.intune.clone(),
+        intune: intune.clone(),
         enrollments: world.policy.enrollments(),
     }
 }
@@ -270,16 +270,14 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
         problems.push(e.to_string());
     }
     let events = world.sink.records();
-    let recorded = Recorded {
-        intune: world.intune.state(),
-        issued: world.ca.issued(),
-        world: conformance::WorldRecord::default(),
-    };
-    let record = world_record(&world, ledger, &recorded);
+    let intune = world.intune.state();
+    let issued = world.ca.issued();
+    let record = world_record(&world, ledger, &intune, &issued);
     let findings = check::check(&events, &world.sink.violations(), &scenario.expect, &record);
     let recorded = Recorded {
+        intune,
+        issued,
         world: record,
-        ..recorded
     };
     problems.extend(findings.iter().map(|f| f.to_string()));
     for incident in world
