@@ -336,7 +336,63 @@ fn rewording_and_optional_details_change_no_verdict() {
         assert!(found.is_empty(), "{name}: {found:#?}");
         // The stream alone (a log checked without its world) is judged the same way.
         assert!(judge(&m, None, false).is_empty(), "{name}");
+
+        // And the other way: every optional detail left out (but `reason` and `attempts`,
+        // which a scenario may ask for by name).
+        let mut bare = records.clone();
+        for r in &mut bare {
+            let optional: Vec<Detail> = r
+                .details
+                .iter()
+                .map(|(d, _)| d)
+                .filter(|d| {
+                    !r.event.required_details().contains(d)
+                        && !matches!(d, Detail::Reason | Detail::Attempts)
+                })
+                .collect();
+            for d in optional {
+                r.details.remove(d);
+            }
+        }
+        let found = broken(&s, &bare, &world);
+        assert!(
+            found.is_empty(),
+            "{name} without optional details: {found:#?}"
+        );
     }
+}
+
+/// Runs a scenario written here (not in the library) and returns its findings.
+fn run_text(yaml: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("name: "))
+        .expect("a name");
+    let file = dir.path().join(format!("{name}.yaml"));
+    std::fs::write(&file, yaml).expect("write");
+    let scenario = scenario::load_file(&file).expect("loads");
+    let options = RunOptions {
+        ci: true,
+        ..RunOptions::default()
+    };
+    let (outcome, _) = runtime().block_on(run_recorded(&scenario, &file, &options));
+    outcome.problems
+}
+
+/// Correct behaviour the contract must not fail: a fault that answers validation is Intune's
+/// answer as far as the connector can tell; a request whose device nothing names still gets
+/// its 20502; a stop and a restart.
+#[test]
+fn correct_behaviour_at_the_edges_passes() {
+    let problems = run_text(
+        "name: allowed-by-a-fault\nsummary: s\nsteps:\n  - start\n  - fault: {target: intune.validate, kind: answer, code: Success}\n  - enroll: {device: phone-1, user: bob@contoso.test, challenge: valid, message: valid}\n",
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+    let problems = run_text(
+        "name: restarted\nsummary: s\nsteps:\n  - start\n  - stop\n  - start\n  - queue_pkcs: {device: laptop-1, user: alice@contoso.test, template: IntuneUser}\n  - sync\n  - stop\n",
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 /// `run` and `check --scenario --world` judge with the same code: on the very events and world

@@ -370,3 +370,18 @@ fn a_vendor_records_and_enforces_its_own_snapshots() {
     assert_eq!(changed.status.code(), Some(1), "{out}");
     assert!(out.contains("the event stream differs from"), "{out}");
 }
+
+/// An `error` reply fails the scenario with the connector's own words.
+#[test]
+fn an_error_reply_fails_the_scenario_with_its_text() {
+    let (refused, took) = misbehaving(
+        r#"read l; echo '{"type":"init_ok","in_reply_to":1}'; read l; echo '{"type":"error","in_reply_to":2,"text":"TEST-ONLY cannot start: no licence"}'; sleep 30"#,
+    );
+    assert_eq!(refused.status, Status::Failed);
+    let text = refused.problems.join("\n");
+    assert!(
+        text.contains("could not do request 2: TEST-ONLY cannot start: no licence"),
+        "{text}"
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}

@@ -276,6 +276,44 @@ impl EventId {
         )
     }
 
+    /// The details this event must carry under the conformance contract (`details.required`,
+    /// docs/conformance.md): those that name what it is about. The rest of [`EventId::carries`]
+    /// is optional.
+    pub fn required_details(self) -> &'static [Detail] {
+        use Detail as D;
+        use EventId as E;
+        match self {
+            E::PkcsCertIssueSuccess => &[
+                D::DeviceId,
+                D::UserId,
+                D::CaName,
+                D::TemplateName,
+                D::Thumbprint,
+                D::RequestId,
+            ],
+            E::PkcsCertIssueFailure => &[
+                D::DeviceId,
+                D::UserId,
+                D::CaName,
+                D::TemplateName,
+                D::RequestId,
+            ],
+            E::RevokeCertSuccess | E::RevokeCertFailure => {
+                &[D::SerialNumber, D::CaName, D::RequestId]
+            }
+            E::UploadSuccess | E::UploadFailure => &[D::RequestKind, D::RequestId],
+            E::DownloadSuccess => &[D::RequestKind, D::RequestCount],
+            E::DownloadFailure => &[D::RequestKind],
+            E::CrpVerifyMetricSuccess
+            | E::CrpVerifyMetricFailure
+            | E::CrpVerifyMetricWarning
+            | E::CrpNotifyMetricSuccess
+            | E::CrpNotifyMetricFailure => &[D::TransactionId],
+            E::CertificateRenewalSuccess => &[D::Thumbprint, D::NotAfter],
+            _ => &[],
+        }
+    }
+
     pub fn from_id(id: u16) -> Option<EventId> {
         EVENTS.iter().find(|e| e.id == id).map(|e| e.event)
     }

@@ -51,7 +51,7 @@ pub(crate) fn check(records: &[Located], expect: &Expect, out: &mut dyn FnMut(Fi
             } else {
                 for (detail, wanted) in &pattern.details {
                     let found = r.details.get(*detail);
-                    if !detail_matches(*detail, wanted, found) {
+                    if !detail_matches(pattern.event, *detail, wanted, found) {
                         out(Finding::WrongDetail {
                             expected: expected.clone(),
                             at: *at,
@@ -93,7 +93,7 @@ fn near_miss(pattern: &EventMatch, r: &EventRecord) -> bool {
     let details_ok = pattern
         .details
         .iter()
-        .all(|(k, v)| detail_matches(*k, v, r.details.get(*k)));
+        .all(|(k, v)| detail_matches(pattern.event, *k, v, r.details.get(*k)));
     code_ok != details_ok
 }
 

@@ -120,6 +120,17 @@ pub fn check(args: CheckArgs) -> anyhow::Result<u8> {
     };
     let world = match &args.world {
         Some(path) => {
+            // A scenario's world is kilobytes; a file past this is not one.
+            const MAX_WORLD: u64 = 256 << 20;
+            let size = std::fs::metadata(path)
+                .with_context(|| format!("cannot read the world file {}", path.display()))?
+                .len();
+            if size > MAX_WORLD {
+                bail!(
+                    "the world file {} has {size} bytes; a world record has at most {MAX_WORLD}",
+                    path.display()
+                );
+            }
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the world file {}", path.display()))?;
             let world: crate::check::conformance::WorldRecord = serde_json::from_str(&text)

@@ -453,7 +453,7 @@ async fn run_many(chosen: Vec<Loaded>, options: RunOptions, jobs: usize) -> Vec<
                 events: Vec::new(),
                 snapshot_written: false,
                 findings: Vec::new(),
-                level: Default::default(),
+                level: options.level,
                 causes: Vec::new(),
                 rerun: options.rerun.clone(),
             },

@@ -90,7 +90,7 @@ pub async fn run_guarded(
         events: Vec::new(),
         snapshot_written: false,
         findings: Vec::new(),
-        level: Default::default(),
+        level: options.level,
         causes: Vec::new(),
         rerun: options.rerun.clone(),
     }

@@ -13,7 +13,14 @@ const MAX_ENROLLMENTS: usize = 100_000;
 /// A policy module that records what passes through it.
 pub struct Observed {
     inner: Arc<dyn PolicyModule>,
-    log: Mutex<Vec<EnrollmentRecord>>,
+    log: Mutex<Log>,
+}
+
+/// The enrollments, and where each transaction's is.
+#[derive(Default)]
+struct Log {
+    records: Vec<EnrollmentRecord>,
+    at: std::collections::HashMap<String, usize>,
 }
 
 impl Observed {
@@ -21,28 +28,30 @@ impl Observed {
     pub fn new(inner: Arc<dyn PolicyModule>) -> Arc<Observed> {
         Arc::new(Observed {
             inner,
-            log: Mutex::new(Vec::new()),
+            log: Mutex::new(Log::default()),
         })
     }
 
-    fn log(&self) -> MutexGuard<'_, Vec<EnrollmentRecord>> {
+    fn log(&self) -> MutexGuard<'_, Log> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Every enrollment so far, in the order NDES asked about them.
     pub fn enrollments(&self) -> Vec<EnrollmentRecord> {
-        self.log().clone()
+        self.log().records.clone()
     }
 
     fn entry(&self, transaction_id: &str, csr_der: &[u8]) -> Option<usize> {
         let mut log = self.log();
-        if let Some(i) = log.iter().rposition(|e| e.transaction_id == transaction_id) {
-            return Some(i);
+        if let Some(i) = log.at.get(transaction_id) {
+            return Some(*i);
         }
-        if log.len() >= MAX_ENROLLMENTS {
+        if log.records.len() >= MAX_ENROLLMENTS {
             return None;
         }
-        log.push(EnrollmentRecord {
+        let i = log.records.len();
+        log.at.insert(transaction_id.to_string(), i);
+        log.records.push(EnrollmentRecord {
             transaction_id: transaction_id.to_string(),
             subject_cn: crate::pki::read_csr(csr_der)
                 .ok()
@@ -51,7 +60,7 @@ impl Observed {
             outcome: None,
             issued: None,
         });
-        Some(log.len() - 1)
+        Some(i)
     }
 }
 
@@ -65,7 +74,7 @@ impl PolicyModule for Observed {
             let at = self.entry(transaction_id, csr_der);
             let decision = self.inner.verify(transaction_id, csr_der).await;
             if let Some(i) = at {
-                if let Some(e) = self.log().get_mut(i) {
+                if let Some(e) = self.log().records.get_mut(i) {
                     e.decision = Some(
                         match decision {
                             Decision::Issue { .. } => "issue",
@@ -87,7 +96,7 @@ impl PolicyModule for Observed {
     ) -> PolicyFuture<'a, ()> {
         Box::pin(async move {
             if let Some(i) = self.entry(transaction_id, csr_der) {
-                if let Some(e) = self.log().get_mut(i) {
+                if let Some(e) = self.log().records.get_mut(i) {
                     let (name, issued) = match &outcome {
                         Issued::Issued {
                             thumbprint,

@@ -78,7 +78,7 @@ fn sentences(intune: &IntuneState, issued: &[IssuedCertificate], drained: bool) 
             "issued twice: the CA issued {} certificates ({}) for one certificate request (SHA-256 {})",
             serials.len(),
             serials.join(", "),
-            &digest[..digest.len().min(16)]
+            digest.chars().take(16).collect::<String>()
         ));
     }
     problems

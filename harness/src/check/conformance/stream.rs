@@ -9,40 +9,6 @@ use crate::event::EventRecord;
 use super::rule::{Rule, Violation};
 use super::{describe, kind_of, Kind};
 
-/// The details an event must carry, and the rule's reason for each.
-pub fn required(event: EventId) -> &'static [Detail] {
-    use Detail as D;
-    use EventId as E;
-    match event {
-        E::PkcsCertIssueSuccess => &[
-            D::DeviceId,
-            D::UserId,
-            D::CaName,
-            D::TemplateName,
-            D::Thumbprint,
-            D::RequestId,
-        ],
-        E::PkcsCertIssueFailure => &[
-            D::DeviceId,
-            D::UserId,
-            D::CaName,
-            D::TemplateName,
-            D::RequestId,
-        ],
-        E::RevokeCertSuccess | E::RevokeCertFailure => &[D::SerialNumber, D::CaName, D::RequestId],
-        E::UploadSuccess | E::UploadFailure => &[D::RequestKind, D::RequestId],
-        E::DownloadSuccess => &[D::RequestKind, D::RequestCount],
-        E::DownloadFailure => &[D::RequestKind],
-        E::CrpVerifyMetricFailure => &[D::TransactionId, D::DeviceId],
-        E::CrpVerifyMetricSuccess
-        | E::CrpVerifyMetricWarning
-        | E::CrpNotifyMetricSuccess
-        | E::CrpNotifyMetricFailure => &[D::TransactionId],
-        E::CertificateRenewalSuccess => &[D::Thumbprint, D::NotAfter],
-        _ => &[],
-    }
-}
-
 /// The values a detail with a fixed vocabulary may take.
 pub fn vocabulary(detail: Detail) -> Option<&'static [&'static str]> {
     match detail {
@@ -59,9 +25,23 @@ pub fn vocabulary(detail: Detail) -> Option<&'static [&'static str]> {
     }
 }
 
+/// The events whose thumbprint or serial the contract compares with a certificate.
+fn checks_certificate(event: EventId) -> bool {
+    matches!(
+        event,
+        EventId::PkcsCertIssueSuccess
+            | EventId::CertificateRenewalSuccess
+            | EventId::RevokeCertSuccess
+            | EventId::RevokeCertFailure
+            | EventId::CrpNotifyMetricSuccess
+    )
+}
+
 pub(super) fn details(records: &[EventRecord], out: &mut Vec<Violation>) {
     for r in records {
-        let missing: Vec<&str> = required(r.event)
+        let missing: Vec<&str> = r
+            .event
+            .required_details()
             .iter()
             .filter(|d| r.details.get(**d).is_none_or(|v| v.trim().is_empty()))
             .map(|d| d.key())
@@ -90,10 +70,11 @@ pub(super) fn details(records: &[EventRecord], out: &mut Vec<Violation>) {
                     let n = value.trim().parse::<u64>();
                     matches!((detail, n), (_, Err(_)) | (Detail::Attempts, Ok(0)))
                 }
-                Detail::Thumbprint => {
+                // Only where the contract checks the value (elsewhere it is free text).
+                Detail::Thumbprint if checks_certificate(r.event) => {
                     value.len() != 40 || !value.chars().all(|c| c.is_ascii_hexdigit())
                 }
-                Detail::SerialNumber => {
+                Detail::SerialNumber if checks_certificate(r.event) => {
                     value.is_empty() || !value.chars().all(|c| c.is_ascii_hexdigit())
                 }
                 _ => false,
@@ -116,26 +97,33 @@ pub(super) fn details(records: &[EventRecord], out: &mut Vec<Violation>) {
     }
 }
 
-/// Nothing follows a StoppedConnectorService but the next start's events.
+/// Judged on a log without its world: between a StoppedConnectorService and the next
+/// StartedConnectorService come only what a start writes before its 10010 (the registration
+/// store's events, the signing certificate's download).
 pub(super) fn after_stop(records: &[EventRecord], out: &mut Vec<Violation>) {
-    for pair in records.windows(2) {
-        let (stop, next) = (&pair[0], &pair[1]);
-        let starting = matches!(
-            next.event,
-            EventId::StartedConnectorService
-                | EventId::RetrieveCertificateError
-                | EventId::RetrieveCertificateWarning
-        );
-        if stop.event == EventId::StoppedConnectorService && !starting {
-            out.push(Violation::new(
-                Rule::LifecycleStop,
-                Some(next.sequence),
-                format!(
-                    "no event after event #{} StoppedConnectorService until the service starts again",
-                    stop.sequence
-                ),
-                describe(next),
-            ));
+    let mut stopped: Option<u64> = None;
+    for r in records {
+        match r.event {
+            EventId::StoppedConnectorService => stopped = Some(r.sequence),
+            EventId::StartedConnectorService => stopped = None,
+            _ => {
+                let starting =
+                    matches!(
+                        r.event,
+                        EventId::RetrieveCertificateError | EventId::RetrieveCertificateWarning
+                    ) || (matches!(r.event, EventId::DownloadSuccess | EventId::DownloadFailure)
+                        && r.details.get(Detail::RequestKind) == Some("signing_certificate"));
+                if let (Some(stop), false) = (stopped, starting) {
+                    out.push(Violation::new(
+                        Rule::LifecycleStop,
+                        Some(r.sequence),
+                        format!(
+                            "no event after event #{stop} StoppedConnectorService until the service starts again"
+                        ),
+                        describe(r),
+                    ));
+                }
+            }
         }
     }
 }

@@ -10,9 +10,12 @@ use crate::event::EventRecord;
 use super::rule::{Rule, Violation};
 use super::world::{IssuedCertificate, WorldRecord};
 use super::{describe, kind_of, Kind};
+use crate::contract::intune::admin::ValidationRecord;
 
+/// The same hexadecimal number (thumbprint or serial): case and leading zeros aside.
 fn same_hex(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
+    let bare = |s: &str| s.trim().trim_start_matches('0').to_ascii_uppercase();
+    bare(a) == bare(b)
 }
 
 /// Two RFC 3339 times are the same instant (or, unreadable, the same text).
@@ -38,6 +41,63 @@ pub(super) fn lifecycle(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<
                     first.line
                 ),
                 describe(r),
+            ));
+        }
+    }
+    // Between the end of a `stop` step and the next `start` step the service is stopped, and
+    // a 10010 or 10020 belongs to its own kind of step.
+    let mut stopped_after: Option<&super::world::StepMark> = None;
+    for step in &w.steps {
+        let during = records.iter().filter(|r| step.holds(r.sequence));
+        match step.keyword.as_str() {
+            "start" => stopped_after = None,
+            "stop" => {}
+            _ => {
+                for r in during {
+                    if let Some(stop) = stopped_after {
+                        out.push(Violation::new(
+                            Rule::LifecycleStop,
+                            Some(r.sequence),
+                            format!(
+                                "no event while the service is stopped (after the `stop` step at scenario line {}, before the next `start`)",
+                                stop.line
+                            ),
+                            format!("{} during the `{}` step at line {}", describe(r), step.keyword, step.line),
+                        ));
+                    } else if matches!(
+                        r.event,
+                        EventId::StartedConnectorService | EventId::StoppedConnectorService
+                    ) {
+                        out.push(Violation::new(
+                            if r.event == EventId::StartedConnectorService {
+                                Rule::LifecycleStart
+                            } else {
+                                Rule::LifecycleStop
+                            },
+                            Some(r.sequence),
+                            "StartedConnectorService only in a `start` step, StoppedConnectorService only in a `stop` step",
+                            format!("{} during the `{}` step at line {}", describe(r), step.keyword, step.line),
+                        ));
+                    }
+                }
+            }
+        }
+        if step.keyword == "stop" {
+            stopped_after = Some(step);
+        }
+    }
+    // Written after the last step (while the harness shut the connector down).
+    let end = w.steps.last().map_or(0, |s| s.last);
+    if let Some(stop) = stopped_after {
+        for r in records.iter().filter(|r| r.sequence > end) {
+            out.push(Violation::new(
+                Rule::LifecycleStop,
+                Some(r.sequence),
+                format!(
+                    "no event after the `stop` step at scenario line {}",
+                    stop.line
+                ),
+                format!("{} after the last step", describe(r)),
             ));
         }
     }
@@ -272,12 +332,17 @@ pub(super) fn uploads(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Vi
     }
 }
 
+/// A serial as a key: upper-case, without leading zeros.
+fn bare_serial(s: &str) -> String {
+    s.trim().trim_start_matches('0').to_ascii_uppercase()
+}
+
 pub(super) fn revocations(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Violation>) {
     let mut revoked: BTreeMap<String, usize> = BTreeMap::new();
     for j in &w.ca_journal {
         if j.op == "revoke" && j.outcome == "revoked" {
             if let Some(s) = &j.serial {
-                *revoked.entry(s.to_ascii_uppercase()).or_default() += 1;
+                *revoked.entry(bare_serial(s)).or_default() += 1;
             }
         }
     }
@@ -288,7 +353,7 @@ pub(super) fn revocations(records: &[EventRecord], w: &WorldRecord, out: &mut Ve
     {
         if let Some(s) = r.details.get(Detail::SerialNumber) {
             successes
-                .entry(s.trim().to_ascii_uppercase())
+                .entry(bare_serial(s))
                 .or_default()
                 .push(r.sequence);
         }
@@ -373,13 +438,20 @@ pub(super) fn scep(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Viola
                 ));
             }
         }
-        let validation = w
+        // A connector may ask both routes (the legacy one names the device): any `Success`
+        // allows, and the challenge's subject comes from any answer that read it.
+        let validations: Vec<&ValidationRecord> = w
             .intune
             .validations
             .iter()
-            .rev()
-            .find(|v| v.transaction_id == t);
-        if allowed && validation.is_none_or(|v| v.code != "Success") {
+            .filter(|v| v.transaction_id == t)
+            .collect();
+        let validation = validations
+            .iter()
+            .copied()
+            .find(|v| v.device_id.is_some())
+            .or_else(|| validations.last().copied());
+        if allowed && !validations.iter().any(|v| v.code == "Success") {
             out.push(Violation::new(
                 Rule::ScepDecision,
                 verifies.first().map(|r| r.sequence),

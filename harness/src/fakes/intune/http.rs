@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::{Inner, Refusal};
 use crate::contract::fault::{FaultKind, IntuneOp};
-use crate::contract::intune::admin::{self, CallRecord, Queue};
+use crate::contract::intune::admin::{self, CallRecord, Queue, ValidationRecord};
 use crate::contract::intune::crp::{self, NotifyOutcome, VerifyAnswer};
 use crate::contract::intune::registration::{
     self, Checkin, RenewRequest, SigningCertificateRequest,
@@ -150,7 +150,7 @@ async fn discovery(
     let resp = match check_discovery(&headers) {
         Err(r) => r.response(),
         Ok(()) => match s.switchboard.strike(IntuneOp::Discovery) {
-            Some(strike) => s.fault_answer(IntuneOp::Discovery, None, strike).await,
+            Some(strike) => s.fault_answer(IntuneOp::Discovery, None, strike, &[]).await,
             None => {
                 let mut base = s.base_url();
                 // Name each service in the scheme the caller reached discovery with.
@@ -216,7 +216,7 @@ async fn service_call(
             _ => {}
         }
         let kind = strike.kind;
-        let resp = s.fault_answer(intune_op, Some(svc), strike).await;
+        let resp = s.fault_answer(intune_op, Some(svc), strike, &body).await;
         s.log_call(&path, &headers, &resp, Some(kind));
         return resp;
     }
@@ -367,6 +367,7 @@ impl Inner {
         op: IntuneOp,
         service: Option<Service>,
         strike: crate::fakes::switchboard::Strike<IntuneOp>,
+        body: &[u8],
     ) -> Response {
         let code = match strike.kind {
             FaultKind::ExpiredChallenge => Some(ScepErrorCode::ChallengeExpired),
@@ -375,6 +376,18 @@ impl Inner {
             FaultKind::Answer(code) => Some(code),
             _ => None,
         };
+        if let (Some(code), IntuneOp::Validate) = (code, op) {
+            // A fault's answer is Intune's answer as far as the caller can tell: recorded as a
+            // validation like any other.
+            if let Some(txid) = transaction_id_of(body) {
+                self.store().validations.push(ValidationRecord {
+                    transaction_id: txid,
+                    code: code.name().to_string(),
+                    device_id: None,
+                    user_id: None,
+                });
+            }
+        }
         if let Some(code) = code {
             return match (service, op) {
                 (Some(Service::CertificateRegistration), IntuneOp::Validate) => {
@@ -473,4 +486,20 @@ async fn wrong_method() -> Response {
         "method not allowed on this endpoint",
     )
     .response()
+}
+
+/// The `transactionId` of a validation request, in either dialect (bare or inside the
+/// `ScepActions` wrapper), if the body carries one.
+fn transaction_id_of(body: &[u8]) -> Option<String> {
+    fn find(v: &serde_json::Value, depth: u8) -> Option<String> {
+        let map = v.as_object()?;
+        if let Some(t) = map.get("transactionId").and_then(|t| t.as_str()) {
+            return Some(t.to_string());
+        }
+        if depth == 0 {
+            return None;
+        }
+        map.values().find_map(|inner| find(inner, depth - 1))
+    }
+    find(&serde_json::from_slice(body).ok()?, 2)
 }

@@ -201,12 +201,18 @@ impl Shared {
                 })
                 .await
             }
-            FromConnector::Error { in_reply_to, text } => self.answer(
-                in_reply_to,
-                Err(Failure(format!(
-                    "the connector refused the request: {text}"
-                ))),
-            ),
+            FromConnector::Error { in_reply_to, text } => {
+                let waiting = lock(&self.pending).contains_key(&in_reply_to);
+                if !waiting {
+                    return self.answer(in_reply_to, Err(Failure(text)));
+                }
+                // The scenario fails with the connector's words; every waiter hears it, so a
+                // policy-module request (answered to NDES as a refusal) fails it too.
+                self.fail(&format!(
+                    "the connector could not do request {in_reply_to}: {text}"
+                ));
+                Ok(())
+            }
             reply => {
                 let id = match &reply {
                     FromConnector::InitOk { in_reply_to }

@@ -39,7 +39,8 @@ pub struct EventMatch {
     pub code: Option<DiagnosticCode>,
     /// Detail values that must match: exactly, except `reason`, which is free text and matches
     /// when it names the value as a word (`Contoso: Intune said ChallengeExpired` matches
-    /// `ChallengeExpired`).
+    /// `ChallengeExpired`). A detail the conformance contract leaves optional for the event
+    /// matches when the event does not carry it (but `reason` and `attempts`).
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub details: BTreeMap<Detail, String>,
@@ -53,16 +54,21 @@ impl EventMatch {
             && self
                 .details
                 .iter()
-                .all(|(k, v)| detail_matches(*k, v, record.details.get(*k)))
+                .all(|(k, v)| detail_matches(self.event, *k, v, record.details.get(*k)))
     }
 }
 
-/// Whether a record's value `found` of `detail` satisfies the expected `wanted`. Every detail
-/// is compared exactly but `reason`, whose wording is the connector's own: it must contain
-/// `wanted` as a whole word (bounded by the text's ends or by characters that are neither
-/// letters, digits nor `_`).
-pub fn detail_matches(detail: Detail, wanted: &str, found: Option<&str>) -> bool {
-    let Some(found) = found else { return false };
+/// Whether a record of `event` whose value of `detail` is `found` satisfies the expected
+/// `wanted`. Every detail is compared exactly but `reason`, whose wording is the connector's
+/// own: it must contain `wanted` as a whole word (bounded by the text's ends or by characters
+/// that are neither letters, digits nor `_`). A detail the contract leaves optional for the
+/// event (docs/conformance.md) matches when it is absent, except `reason` and `attempts`:
+/// a scenario that names them asks the connector to say why, or how often it tried.
+pub fn detail_matches(event: EventId, detail: Detail, wanted: &str, found: Option<&str>) -> bool {
+    let Some(found) = found else {
+        return !event.required_details().contains(&detail)
+            && !matches!(detail, Detail::Reason | Detail::Attempts);
+    };
     if detail != Detail::Reason {
         return found == wanted;
     }
