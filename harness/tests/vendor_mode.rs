@@ -385,3 +385,41 @@ fn an_error_reply_fails_the_scenario_with_its_text() {
     );
     assert!(took < Duration::from_secs(20), "{took:?}");
 }
+
+/// A connector that names no device on its verify and notify events (`device_id` is optional
+/// there) still has its concurrent enrollments placed in a deterministic stream, by their
+/// transaction ids, and passes the storm under the contract.
+#[test]
+fn concurrent_enrollments_are_placed_by_transaction_without_a_device_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shim = dir.path().join("strip.py");
+    std::fs::write(
+        &shim,
+        r#"import json, subprocess, sys, threading
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def pump():
+    for line in sys.stdin.buffer:
+        p.stdin.write(line); p.stdin.flush()
+    p.stdin.close()
+threading.Thread(target=pump, daemon=True).start()
+for line in p.stdout:
+    m = json.loads(line)
+    if m.get("type") == "event" and m.get("event_id") in (20500, 20501, 20502, 20600, 20602):
+        m.get("details", {}).pop("device_id", None)
+        line = (json.dumps(m) + "\n").encode()
+    sys.stdout.buffer.write(line); sys.stdout.buffer.flush()
+sys.exit(p.wait())
+"#,
+    )
+    .expect("shim");
+    let file = root().join("scenarios/story-enrollment-storm.yaml");
+    let scenario = scenario::load_file(&file).expect("loads");
+    let options = RunOptions {
+        ci: true,
+        level: connector_harness::run::Level::Conformance,
+        connector: Choice::Command(format!("python3 {} {} connector", shim.display(), binary())),
+        ..RunOptions::default()
+    };
+    let outcome = runtime().block_on(run_scenario(&scenario, &file, &options));
+    assert_eq!(outcome.status, Status::Passed, "{:#?}", outcome.problems);
+}

@@ -103,9 +103,32 @@ pub struct Hold {
 
 impl Hold {
     /// Releases the held records into the stream in canonical order, numbering them.
-    pub fn release(mut self) -> Released {
+    pub fn release(self) -> Released {
+        self.release_resolving(|_| None)
+    }
+
+    /// [`Hold::release`], attributing a record that names no device of the step by its
+    /// `transaction_id`: `device_of` names the device a transaction is (the enrollment's
+    /// subject). `device_id` is optional on verify and notify events, so a connector that
+    /// leaves it out is still placed by what it did name.
+    pub fn release_resolving(mut self, device_of: impl Fn(&str) -> Option<String>) -> Released {
         self.released = true;
-        self.sink.release_held()
+        let held = self.sink.lock().held.take();
+        match held {
+            Some(mut h) => {
+                for (index, record) in &mut h.records {
+                    if index.is_none() {
+                        *index = record
+                            .details
+                            .get(Detail::TransactionId)
+                            .and_then(&device_of)
+                            .and_then(|d| h.order.get(&d).copied());
+                    }
+                }
+                self.sink.release(h)
+            }
+            None => Released::default(),
+        }
     }
 }
 

@@ -41,6 +41,13 @@ impl Observed {
         self.log().records.clone()
     }
 
+    /// The subject common name of transaction `transaction_id`'s request, if NDES asked about it.
+    pub fn subject_of(&self, transaction_id: &str) -> Option<String> {
+        let log = self.log();
+        let i = *log.at.get(transaction_id)?;
+        log.records.get(i).and_then(|e| e.subject_cn.clone())
+    }
+
     fn entry(&self, transaction_id: &str, csr_der: &[u8]) -> Option<usize> {
         let mut log = self.log();
         if let Some(i) = log.at.get(transaction_id) {

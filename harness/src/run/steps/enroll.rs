@@ -78,7 +78,7 @@ async fn concurrently(
         .buffered(limit)
         .collect()
         .await;
-    let released = hold.release();
+    let released = hold.release_resolving(|t| world.policy.subject_of(t));
     if released.unattributed > 0 {
         return Err(format!(
             "{} of the {} events written while this step's requests were in flight name no device of the step (no `device_id`, or another one), so only thread timing could place them in the stream; use `concurrency: 1` here",
