@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::check::conformance::{EnrollmentRecord, NotifiedCertificate};
+use crate::check::conformance::{
+    EnrollmentRecord, IssueOutcome, NotifiedCertificate, PolicyDecision,
+};
 use crate::contract::policy::{Decision, Issued, PolicyFuture, PolicyModule};
 
 /// Most enrollments remembered; a scenario stands for far fewer.
@@ -82,13 +84,10 @@ impl PolicyModule for Observed {
             let decision = self.inner.verify(transaction_id, csr_der).await;
             if let Some(i) = at {
                 if let Some(e) = self.log().records.get_mut(i) {
-                    e.decision = Some(
-                        match decision {
-                            Decision::Issue { .. } => "issue",
-                            Decision::Refuse { .. } => "refuse",
-                        }
-                        .to_string(),
-                    );
+                    e.decision = Some(match decision {
+                        Decision::Issue { .. } => PolicyDecision::Issue,
+                        Decision::Refuse { .. } => PolicyDecision::Refuse,
+                    });
                 }
             }
             decision
@@ -110,16 +109,16 @@ impl PolicyModule for Observed {
                             serial_number,
                             ..
                         } => (
-                            "issued",
+                            IssueOutcome::Issued,
                             Some(NotifiedCertificate {
                                 thumbprint: thumbprint.clone(),
                                 serial_number: serial_number.clone(),
                             }),
                         ),
-                        Issued::CaDenied { .. } => ("ca_denied", None),
-                        Issued::CaFailed { .. } => ("ca_failed", None),
+                        Issued::CaDenied { .. } => (IssueOutcome::CaDenied, None),
+                        Issued::CaFailed { .. } => (IssueOutcome::CaFailed, None),
                     };
-                    e.outcome = Some(name.to_string());
+                    e.outcome = Some(name);
                     e.issued = issued;
                 }
             }

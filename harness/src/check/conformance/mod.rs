@@ -16,8 +16,8 @@ mod world_rules;
 pub use rule::{Rule, Source, Violation};
 pub use stream::vocabulary;
 pub use world::{
-    EnrollmentRecord, IssuedCertificate, NotifiedCertificate, PkcsRequest, RevocationRequest,
-    StepMark, WorldRecord,
+    EnrollmentRecord, IssueOutcome, IssuedCertificate, NotifiedCertificate, PkcsRequest,
+    PolicyDecision, RevocationRequest, StepMark, WorldRecord,
 };
 
 use crate::catalog::{Detail, EventId};

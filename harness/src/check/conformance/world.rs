@@ -99,12 +99,34 @@ pub struct EnrollmentRecord {
     pub transaction_id: String,
     /// The request's subject common name.
     pub subject_cn: Option<String>,
-    /// What the connector decided: `issue` or `refuse`; `None` when it never answered.
-    pub decision: Option<String>,
-    /// How NDES said issuance ended (`issued`, `ca_denied`, `ca_failed`), when it notified.
-    pub outcome: Option<String>,
+    /// What the connector decided; `None` when it never answered.
+    pub decision: Option<PolicyDecision>,
+    /// How NDES said issuance ended, when it notified.
+    pub outcome: Option<IssueOutcome>,
     /// The certificate NDES told the connector it issued.
     pub issued: Option<NotifiedCertificate>,
+}
+
+/// What the policy module answered NDES.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyDecision {
+    /// Issue the request.
+    Issue,
+    /// Refuse it.
+    Refuse,
+}
+
+/// How NDES said issuance ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueOutcome {
+    /// The CA issued the certificate.
+    Issued,
+    /// The CA refused.
+    CaDenied,
+    /// The CA failed.
+    CaFailed,
 }
 
 /// The certificate named in an `issued` notification.

@@ -8,7 +8,7 @@ use crate::catalog::{Detail, EventId};
 use crate::event::EventRecord;
 
 use super::rule::{Rule, Violation};
-use super::world::{IssuedCertificate, WorldRecord};
+use super::world::{IssueOutcome, IssuedCertificate, PolicyDecision, WorldRecord};
 use super::{describe, kind_of, Kind};
 use crate::contract::intune::admin::ValidationRecord;
 
@@ -413,7 +413,7 @@ pub(super) fn scep(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Viola
             .collect();
         let verifies: Vec<&&EventRecord> =
             about.iter().filter(|r| r.event.is_crp_verify()).collect();
-        let allowed = e.decision.as_deref() == Some("issue");
+        let allowed = e.decision == Some(PolicyDecision::Issue);
         if e.decision.is_some() && verifies.len() != 1 {
             out.push(Violation::new(
                 Rule::ScepVerify,
@@ -469,7 +469,7 @@ pub(super) fn scep(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Viola
             .any(|(id, kind)| id == t && kind == "success");
         let notifies: Vec<&&EventRecord> =
             about.iter().filter(|r| r.event.is_crp_notify()).collect();
-        if e.outcome.as_deref() == Some("issued") && notifies.is_empty() {
+        if e.outcome == Some(IssueOutcome::Issued) && notifies.is_empty() {
             out.push(Violation::new(
                 Rule::ScepNotify,
                 None,
@@ -477,7 +477,7 @@ pub(super) fn scep(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Viola
                 "none".to_string(),
             ));
         }
-        if e.outcome.as_deref() != Some("issued") && success_noted {
+        if e.outcome != Some(IssueOutcome::Issued) && success_noted {
             out.push(Violation::new(
                 Rule::ScepNotify,
                 None,
