@@ -252,6 +252,7 @@ fn each_invariant_fails_on_its_own_damage() {
     let ledger = |f: &dyn Fn(&mut connector_harness::contract::intune::admin::LedgerEntry)| {
         let mut r = recorded.clone();
         let e = r
+            .world
             .intune
             .ledger
             .iter_mut()
@@ -284,10 +285,13 @@ fn each_invariant_fails_on_its_own_damage() {
         assert!(found.contains(&want), "{what}: {found:?}");
     }
     let mut r = recorded.clone();
-    r.intune.unknown_uploads = 1;
+    r.world.intune.unknown_uploads = 1;
     assert_eq!(caught(&outcome, &r, None), [Invariant::Unexpected]);
     let mut r = recorded.clone();
-    r.intune.ledger.retain(|e| e.queue != Queue::Revocation);
+    r.world
+        .intune
+        .ledger
+        .retain(|e| e.queue != Queue::Revocation);
     assert!(caught(&outcome, &r, None).contains(&Invariant::Lost));
     let mut r = recorded.clone();
     let twice = r.issued[0].clone();

@@ -200,12 +200,11 @@ impl Outcome {
 /// property tests read the upload ledger and the issued certificates).
 #[derive(Clone, Debug, Default)]
 pub struct Recorded {
-    /// Intune's queues and upload ledger at the end of the run.
-    pub intune: crate::contract::intune::admin::IntuneState,
     /// Every certificate the CA issued, with the digest of the request it was issued for.
     pub issued: Vec<crate::fakes::ca::IssuedCert>,
     /// What the conformance rules read: the steps' requests and marks, the CA's and Intune's
-    /// records, the policy seam's enrollments.
+    /// records (Intune's queues and upload ledger at the end of the run among them), the policy
+    /// seam's enrollments.
     pub world: conformance::WorldRecord,
 }
 
@@ -213,7 +212,6 @@ pub struct Recorded {
 fn world_record(
     world: &world::World,
     ledger: steps::Ledger,
-    intune: &crate::contract::intune::admin::IntuneState,
     issued: &[crate::fakes::ca::IssuedCert],
 ) -> conformance::WorldRecord {
     conformance::WorldRecord {
@@ -232,7 +230,7 @@ fn world_record(
             })
             .collect(),
         ca_journal: world.ca.journal(),
-        intune: intune.clone(),
+        intune: world.intune.state(),
         enrollments: world.policy.enrollments(),
     }
 }
@@ -270,12 +268,10 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
         problems.push(e.to_string());
     }
     let events = world.sink.records();
-    let intune = world.intune.state();
     let issued = world.ca.issued();
-    let record = world_record(&world, ledger, &intune, &issued);
+    let record = world_record(&world, ledger, &issued);
     let findings = check::check(&events, &world.sink.violations(), &scenario.expect, &record);
     let recorded = Recorded {
-        intune,
         issued,
         world: record,
     };

@@ -14,8 +14,12 @@ use crate::contract::intune::admin::ValidationRecord;
 
 /// The same hexadecimal number (thumbprint or serial): case and leading zeros aside.
 fn same_hex(a: &str, b: &str) -> bool {
-    let bare = |s: &str| s.trim().trim_start_matches('0').to_ascii_uppercase();
-    bare(a) == bare(b)
+    bare_hex(a) == bare_hex(b)
+}
+
+/// A hexadecimal number as a key: upper-case, without leading zeros.
+fn bare_hex(s: &str) -> String {
+    s.trim().trim_start_matches('0').to_ascii_uppercase()
 }
 
 /// Two RFC 3339 times are the same instant (or, unreadable, the same text).
@@ -332,17 +336,12 @@ pub(super) fn uploads(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Vi
     }
 }
 
-/// A serial as a key: upper-case, without leading zeros.
-fn bare_serial(s: &str) -> String {
-    s.trim().trim_start_matches('0').to_ascii_uppercase()
-}
-
 pub(super) fn revocations(records: &[EventRecord], w: &WorldRecord, out: &mut Vec<Violation>) {
     let mut revoked: BTreeMap<String, usize> = BTreeMap::new();
     for j in &w.ca_journal {
         if j.op == "revoke" && j.outcome == "revoked" {
             if let Some(s) = &j.serial {
-                *revoked.entry(bare_serial(s)).or_default() += 1;
+                *revoked.entry(bare_hex(s)).or_default() += 1;
             }
         }
     }
@@ -352,10 +351,7 @@ pub(super) fn revocations(records: &[EventRecord], w: &WorldRecord, out: &mut Ve
         .filter(|r| r.event == EventId::RevokeCertSuccess)
     {
         if let Some(s) = r.details.get(Detail::SerialNumber) {
-            successes
-                .entry(bare_serial(s))
-                .or_default()
-                .push(r.sequence);
+            successes.entry(bare_hex(s)).or_default().push(r.sequence);
         }
     }
     for (serial, seqs) in &successes {

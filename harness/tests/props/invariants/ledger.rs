@@ -18,7 +18,13 @@ pub(super) fn exactly_once(plan: &Plan, r: &Recorded) -> Vec<Violation> {
         (Queue::Pkcs, plan.pkcs_requests, "PKCS requests"),
         (Queue::Revocation, plan.revocations, "revocations"),
     ] {
-        let got = r.intune.ledger.iter().filter(|e| e.queue == queue).count();
+        let got = r
+            .world
+            .intune
+            .ledger
+            .iter()
+            .filter(|e| e.queue == queue)
+            .count();
         if got < want {
             out.push(v(
                 Invariant::Lost,
@@ -31,7 +37,7 @@ pub(super) fn exactly_once(plan: &Plan, r: &Recorded) -> Vec<Violation> {
             ));
         }
     }
-    for e in &r.intune.ledger {
+    for e in &r.world.intune.ledger {
         if plan.usable && e.recorded == 0 {
             out.push(v(
                 Invariant::Lost,
@@ -67,12 +73,12 @@ pub(super) fn exactly_once(plan: &Plan, r: &Recorded) -> Vec<Violation> {
             ));
         }
     }
-    if r.intune.unknown_uploads > 0 {
+    if r.world.intune.unknown_uploads > 0 {
         out.push(v(
             Invariant::Unexpected,
             format!(
                 "{} results uploaded for ids never queued (e.g. {:?})",
-                r.intune.unknown_uploads, r.intune.unknown_examples
+                r.world.intune.unknown_uploads, r.world.intune.unknown_examples
             ),
         ));
     }
@@ -125,7 +131,7 @@ pub(super) fn terminal(events: &[EventRecord], r: &Recorded) -> Vec<Violation> {
         }
     }
     let mut out = Vec::new();
-    for e in &r.intune.ledger {
+    for e in &r.world.intune.ledger {
         let s = seen
             .remove(&(e.queue, e.request_id.as_str()))
             .unwrap_or_default();
