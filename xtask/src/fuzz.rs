@@ -118,7 +118,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<ExitCode> {
     }
     eprintln!(
         "  Fix the reader, then keep the input as a regression test: copy it to \
-         harness/tests/fuzz_regressions/<target>/ and add a case to harness/tests/fuzz_regressions.rs."
+         harness/tests/fuzz_regressions/<target>/ and add a case to harness/tests/it/fuzz_regressions.rs."
     );
     Ok(ExitCode::from(1))
 }

@@ -392,7 +392,7 @@ impl Lowering<'_> {
         let _ = writeln!(y, "name: {}", self.plan.name);
         let _ = writeln!(
             y,
-            "summary: A random world of the property tests (harness/tests/properties.rs), with its liveness phase."
+            "summary: A random world of the property tests (harness/tests/it/properties.rs), with its liveness phase."
         );
         let _ = writeln!(y, "tags: [proptest]");
         let _ = writeln!(y, "seed: {}", self.world.seed);

@@ -28,7 +28,7 @@ pub(super) fn write(judged: &Judged, again: bool, out: &Path) -> Failure {
     let invariants: BTreeSet<Invariant> = judged.violations.iter().map(|v| v.invariant).collect();
     let mut text = String::new();
     text.push_str(
-        "# A random world the property tests (harness/tests/properties.rs) found failing,\n",
+        "# A random world the property tests (harness/tests/it/properties.rs) found failing,\n",
     );
     text.push_str("# shrunk by proptest. What it broke:\n");
     for v in &judged.violations {

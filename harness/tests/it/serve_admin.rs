@@ -1,15 +1,13 @@
 //! `serve`'s admin API over real sockets against the serve library: every endpoint, its
 //! errors, and that what it changes is what the fakes then do.
 
-mod serve_support;
-
 use std::time::Duration;
 
+use crate::serve_support::{http, start, Admin};
 use connector_harness::serve::admin::ENDPOINTS;
 use connector_harness::serve::device::{Enrolled, ScepDevices};
 use connector_harness::sim::Rng;
 use serde_json::json;
-use serve_support::{http, start, Admin};
 
 async fn devices(urls: &connector_harness::serve::Urls) -> ScepDevices {
     ScepDevices::new(http(), &urls.ndes, &mut Rng::new(7))

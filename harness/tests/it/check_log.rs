@@ -3,9 +3,7 @@
 //! lines, must pass with its scenario; each corruption a real connector could commit must be
 //! named, with the record it is in.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use connector_harness::catalog::{DiagnosticCode as C, EventId as E};
 use connector_harness::check::{check_file, CheckOptions, Finding};
 use connector_harness::event::{self, RecordProblem, XmlForm, XmlLayout};

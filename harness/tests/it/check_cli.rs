@@ -1,8 +1,6 @@
 //! The `check` binary: exit codes, the printed verdict, `--json`, the printing cap, bad input.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn the_binary_passes_and_fails_with_exit_codes() {

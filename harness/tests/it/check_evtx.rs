@@ -2,12 +2,10 @@
 //! chunk and not fatal, and every record libevtx's `evtxexport` reads read too. Skips with a
 //! notice when the shared folder or `evtxexport` is absent (see `testing.rs`).
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use connector_harness::check::Finding;
 use connector_harness::event;
 

@@ -9,7 +9,7 @@
 //! world keeps, to see the failure path; `PROPS_TRACE=1` prints each world's time. Run with `--nocapture` to see the case count and the
 //! faults the worlds injected.
 
-mod props;
+use crate::props;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,9 +22,9 @@ use proptest::sample::Index;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 
-use props::invariants::{self, Invariant, Runs};
-use props::world::{Op, Registration, Setup, Template, World};
-use props::{Lab, FORCE_ENV};
+use crate::props::invariants::{self, Invariant, Runs};
+use crate::props::world::{Op, Registration, Setup, Template, World};
+use crate::props::{Lab, FORCE_ENV};
 
 #[test]
 fn random_worlds_keep_their_invariants() {

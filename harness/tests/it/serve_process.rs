@@ -2,11 +2,11 @@
 //! the connector and flush the event file; the clock starts now by default and a start
 //! outside scenario time is refused; `--bind` applies to every port.
 
-mod serve_support;
+use crate::serve_support;
 
 use std::time::Duration;
 
-use serve_support::{event_ids, runtime, Admin, Process};
+use crate::serve_support::{event_ids, runtime, Admin, Process};
 
 /// Started (10010) and stopped (10020) both in the file: the last events, written while
 /// stopping, were flushed.

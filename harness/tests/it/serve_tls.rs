@@ -3,12 +3,12 @@
 //! -verify_return_error` and `curl --cacert` as outside peers), and a client trusting
 //! anything else refuses. Intune's discovery names its services over https.
 
-mod serve_support;
+use crate::serve_support;
 
 use std::process::Command;
 
+use crate::serve_support::{https_get, runtime, Process};
 use connector_harness::testing::peer;
-use serve_support::{https_get, runtime, Process};
 
 fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
