@@ -21,11 +21,9 @@
 //! assert_eq!(sink.records().len(), 1);
 //! ```
 
-pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod connector;
-pub mod contract;
 pub mod csr;
 pub mod event;
 pub mod fakes;
@@ -40,3 +38,4 @@ pub mod serve;
 pub mod sim;
 pub mod testing;
 pub mod transport;
+pub use harness_contract::{catalog, contract};
