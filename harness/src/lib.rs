@@ -35,7 +35,6 @@ pub mod run;
 pub mod scenario;
 pub mod scep;
 pub mod serve;
-pub mod sim;
 pub mod testing;
-pub mod transport;
 pub use harness_contract::{catalog, contract};
+pub use harness_sim::{sim, transport};

@@ -1,0 +1,5 @@
+//! The simulation core: the scenario clock, the seeded random source, and how a failed HTTP call is
+//! described. Nothing that reaches the event stream reads the wall clock or an unseeded generator.
+
+pub mod sim;
+pub mod transport;
