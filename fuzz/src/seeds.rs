@@ -78,7 +78,7 @@ fn file_seed(path: &Path) -> Res<Seed> {
 
 /// The micromdm captures folder, or `None` (with the harness's printed notice).
 fn micromdm() -> Option<std::path::PathBuf> {
-    connector_harness::testing::shared_dir("fixtures/scep-micromdm")
+    harness_test_support::shared_dir("fixtures/scep-micromdm")
         .map(|d| d.join("fixtures/scep-micromdm"))
 }
 
@@ -447,7 +447,7 @@ fn logs(kinds: &[LogKind]) -> Res<Vec<Seed>> {
 const MAX_EVTX_SEED: u64 = 128 * 1024;
 
 fn evtx() -> Res<Vec<Seed>> {
-    let Some(shared) = connector_harness::testing::shared_dir("fixtures/evtx") else {
+    let Some(shared) = harness_test_support::shared_dir("fixtures/evtx") else {
         return Ok(Vec::new());
     };
     let mut seeds = Vec::new();

@@ -35,6 +35,5 @@ pub mod run;
 pub mod scenario;
 pub mod scep;
 pub mod serve;
-pub mod testing;
 pub use harness_contract::{catalog, contract};
 pub use harness_sim::{sim, transport};

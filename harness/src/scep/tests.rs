@@ -14,7 +14,8 @@ use crate::pki::{build_csr, read_csr};
 use crate::sim::Rng;
 
 fn capture() -> Option<PathBuf> {
-    crate::testing::shared_dir("fixtures/scep-micromdm").map(|d| d.join("fixtures/scep-micromdm"))
+    harness_test_support::shared_dir("fixtures/scep-micromdm")
+        .map(|d| d.join("fixtures/scep-micromdm"))
 }
 
 fn file(dir: &std::path::Path, name: &str) -> Vec<u8> {

@@ -121,7 +121,7 @@ fn levels_follow_the_name_suffix() {
 /// Parses the seed's two markdown tables (Portuguese text; only ids, names and codes matter).
 #[test]
 fn catalog_matches_the_seed_file() {
-    let Some(shared) = connector_harness::testing::shared_dir("seeds") else {
+    let Some(shared) = harness_test_support::shared_dir("seeds") else {
         return;
     };
     let dir = shared.join("seeds");

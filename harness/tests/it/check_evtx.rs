@@ -53,11 +53,11 @@ fn evtxexport_ids(program: &Path, path: &Path) -> Option<std::collections::BTree
 
 #[test]
 fn the_shared_evtx_samples_check_without_error() {
-    let Some(shared) = connector_harness::testing::shared_dir("fixtures/evtx") else {
+    let Some(shared) = harness_test_support::shared_dir("fixtures/evtx") else {
         return;
     };
     let dir = shared.join("fixtures/evtx");
-    let evtxexport = connector_harness::testing::peer("evtxexport");
+    let evtxexport = harness_test_support::peer("evtxexport");
     // (file, marked dirty, damaged)
     for (name, dirty, damaged) in [
         ("Application_no_crc32.evtx", false, false),
@@ -128,7 +128,7 @@ fn the_shared_evtx_samples_check_without_error() {
 
 #[test]
 fn the_binary_reports_a_damaged_evtx_and_goes_on() {
-    let Some(shared) = connector_harness::testing::shared_dir("fixtures/evtx") else {
+    let Some(shared) = harness_test_support::shared_dir("fixtures/evtx") else {
         return;
     };
     let bad = shared.join("fixtures/evtx/sample_with_a_bad_chunk_magic.evtx");

@@ -172,7 +172,7 @@ async fn issued_certificate_verifies_against_the_chain() -> Res {
     assert!(issuing_at < root_at);
 
     // And openssl agrees, at scenario time.
-    if let Some(openssl) = connector_harness::testing::peer("openssl") {
+    if let Some(openssl) = harness_test_support::peer("openssl") {
         let dir = tempfile::tempdir()?;
         let leaf_pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &der)
             .map_err(|e| e.to_string())?;

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use connector_harness::testing::peer;
+use harness_test_support::peer;
 
 /// Kills its child on drop (a failing assertion must not leave a server behind).
 struct Reaped(Child);

@@ -920,7 +920,7 @@ async fn the_rfc8894_profile_advertises_scepstandard_and_refuses_single_des() {
 
 #[tokio::test]
 async fn captured_micromdm_request_for_another_server_gets_a_signed_failure() {
-    let Some(shared) = connector_harness::testing::shared_dir("fixtures/scep-micromdm") else {
+    let Some(shared) = harness_test_support::shared_dir("fixtures/scep-micromdm") else {
         return;
     };
     let bytes =

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use connector_harness::catalog::Detail;
-use connector_harness::testing::{peer, python_peer};
+use harness_test_support::{peer, python_peer};
 
 struct Serve(Child);
 

@@ -19,8 +19,8 @@ use connector_harness::fixtures::{pem_to_der, ISSUING_CA, ROOT_CA};
 use connector_harness::pki::{b64, read_csr, serial_hex, thumbprint, unb64};
 use connector_harness::scep::{FailInfo, MessageType};
 use connector_harness::sim::Rng;
-use connector_harness::testing::peer;
 use der::Decode;
+use harness_test_support::peer;
 use x509_cert::Certificate;
 
 const CHALLENGE: &str = "TEST-ONLY-interop-secret";

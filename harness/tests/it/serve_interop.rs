@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use connector_harness::testing::peer;
+use harness_test_support::peer;
 
 struct Serve(Child);
 

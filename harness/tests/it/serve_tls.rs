@@ -8,7 +8,7 @@ use crate::serve_support;
 use std::process::Command;
 
 use crate::serve_support::{https_get, runtime, Process};
-use connector_harness::testing::peer;
+use harness_test_support::peer;
 
 fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

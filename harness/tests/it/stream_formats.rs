@@ -170,7 +170,7 @@ fn readers_reject_inconsistent_records_with_a_reason() {
 
 #[test]
 fn evtx_samples_read_cleanly() {
-    let Some(shared) = connector_harness::testing::shared_dir("fixtures/evtx") else {
+    let Some(shared) = harness_test_support::shared_dir("fixtures/evtx") else {
         return;
     };
     let dir = shared.join("fixtures/evtx");
@@ -188,7 +188,7 @@ fn evtx_samples_read_cleanly() {
         // An independent reader (libevtx) sees no record we miss. It stops at the last record
         // the file header names, while the evtx crate reads every record in the chunks, so it
         // may see fewer (measured: 5 vs 6 in the HelloForBusiness sample).
-        if let Some(evtxexport) = connector_harness::testing::peer("evtxexport") {
+        if let Some(evtxexport) = harness_test_support::peer("evtxexport") {
             let out = std::process::Command::new(evtxexport)
                 .arg(&path)
                 .output()
@@ -388,7 +388,7 @@ fn evtx_sample() -> Option<&'static Vec<u8>> {
     static SAMPLE: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
     SAMPLE
         .get_or_init(|| {
-            let shared = connector_harness::testing::shared_dir("fixtures/evtx")?;
+            let shared = harness_test_support::shared_dir("fixtures/evtx")?;
             std::fs::read(shared.join("fixtures/evtx/Application_no_crc32.evtx")).ok()
         })
         .as_ref()

@@ -1,4 +1,4 @@
-//! Helpers for tests that use material outside the repository: the shared fixtures folder
+//! Dev-only helpers for tests that use material outside the repository: the shared fixtures folder
 //! (captured SCEP traffic, sample .evtx files) and real peer programs (`scepclient`, `openssl`).
 //!
 //! On a user's fresh clone these may be absent: the test prints a notice and passes. CI sets
@@ -24,7 +24,7 @@ fn required(var: &str) -> bool {
 /// # Panics
 /// When the folder is absent and `HARNESS_REQUIRE_SHARED` is set.
 pub fn shared_dir(what: &str) -> Option<PathBuf> {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..");
     let candidates = [
         std::env::var_os(SHARED_DIR).map(PathBuf::from),
         Some(workspace.join("../shared")),
