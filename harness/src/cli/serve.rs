@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::scep::Capabilities;
+
 use crate::serve::clock::{start_time, ClockMode};
 use crate::serve::{Serve, ServeOptions, Urls, DEFAULT_HISTORY};
 
@@ -56,8 +58,8 @@ pub struct ServeArgs {
     pub quiet: bool,
     /// What NDES's GetCACaps advertises: `ndes` (as a Windows NDES answers: SHA-1/256/512,
     /// DES3, no AES) or `rfc8894` (AES, SCEPStandard; single DES refused).
-    #[arg(long, value_enum, default_value_t = CapabilitiesArg::Ndes)]
-    pub capabilities: CapabilitiesArg,
+    #[arg(long, default_value = "ndes", value_parser = capabilities_arg())]
+    pub capabilities: Capabilities,
     /// Plug this connector into NDES instead of the reference model: a command run with
     /// `sh -c`, speaking the connector-under-test protocol on stdin and stdout
     /// (docs/vendor-contract.md): the same seam `run` drives.
@@ -65,13 +67,11 @@ pub struct ServeArgs {
     pub connector_cmd: Option<String>,
 }
 
-/// `--capabilities`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CapabilitiesArg {
-    /// As a Windows NDES answers.
-    Ndes,
-    /// RFC 8894's modern answer.
-    Rfc8894,
+/// `--capabilities`: the names `Capabilities` is written with, listed in `--help`.
+fn capabilities_arg() -> impl clap::builder::TypedValueParser<Value = Capabilities> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Capabilities::ALL.map(|(_, name)| name))
+        .try_map(|name| name.parse::<Capabilities>())
 }
 
 /// Runs `serve`; returns the exit code.
@@ -95,10 +95,7 @@ fn options(args: &ServeArgs) -> anyhow::Result<ServeOptions> {
         tls_names: args.tls_names.clone(),
         ca_file: args.ca_file.clone(),
         history: args.history,
-        capabilities: match args.capabilities {
-            CapabilitiesArg::Ndes => crate::fakes::ndes::Capabilities::Ndes,
-            CapabilitiesArg::Rfc8894 => crate::fakes::ndes::Capabilities::Rfc8894,
-        },
+        capabilities: args.capabilities,
         connector: match &args.connector_cmd {
             Some(cmd) => crate::run::under_test::Choice::Command(cmd.clone()),
             None => crate::run::under_test::Choice::Reference,

@@ -10,8 +10,8 @@ use super::discover::Server;
 use super::prepare::{device_id, prepare, Prepared};
 use super::send::{Answer, Reply, Transport};
 use super::verify::verify;
-use crate::fakes::ndes::Capabilities;
 use crate::fixtures::{ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
+use crate::scep::Capabilities;
 use crate::scep::{
     cert_rep_failure, cert_rep_success, CaCaps, FailInfo, PkiMessage, RaCerts, RaSigner, ReplyTo,
 };

@@ -4,10 +4,9 @@
 use crate::csr::{CsrDigest, CsrSpec, San};
 use crate::fakes::ca::{ExtensionPolicy, KeyUsage, Template};
 use crate::fakes::intune::{SanKind, ScepProfile};
-use crate::fakes::ndes::Capabilities;
 use crate::scenario::model::{
-    CapabilitiesName, CsrShape, DigestName, ExtensionsName, KeyUsageName, ProfileSetup,
-    SanKindName, SanValue, SubjectRule, TemplateSetup,
+    CsrShape, DigestName, ExtensionsName, KeyUsageName, ProfileSetup, SanKindName, SanValue,
+    SubjectRule, TemplateSetup,
 };
 
 /// A CA template.
@@ -66,14 +65,6 @@ pub fn profile(p: &ProfileSetup) -> ScepProfile {
             .eku
             .as_ref()
             .map(|es| es.iter().map(|e| e.oid()).collect()),
-    }
-}
-
-/// What NDES advertises.
-pub fn capabilities(c: CapabilitiesName) -> Capabilities {
-    match c {
-        CapabilitiesName::Ndes => Capabilities::Ndes,
-        CapabilitiesName::Rfc8894 => Capabilities::Rfc8894,
     }
 }
 

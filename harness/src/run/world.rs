@@ -124,7 +124,7 @@ impl World {
             ca_url: ca.url().to_string(),
             ca_name: setup.ca.name.clone(),
             timeout: c.timeout.get(),
-            capabilities: super::translate::capabilities(setup.ndes.capabilities),
+            capabilities: setup.ndes.capabilities,
             ..NdesConfig::default()
         };
         let policy = super::observed::Observed::new(connector.policy());

@@ -4,6 +4,63 @@
 use super::client::RequestOptions;
 use super::{ContentCipher, DigestAlg};
 
+// One type for the scenario language (`setup.ndes.capabilities`), `serve --capabilities` and the
+// fake NDES. Not `Serialize`: the scenario schema would then print a default it never had.
+/// What NDES's GetCACaps advertises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "CapabilitiesName")]
+pub enum Capabilities {
+    /// As a Windows NDES answers: no AES, no SCEPStandard; every cipher accepted.
+    #[default]
+    Ndes,
+    /// RFC 8894's modern answer with SCEPStandard; single DES refused.
+    Rfc8894,
+}
+
+impl Capabilities {
+    /// Every value, with the name it is written with.
+    pub const ALL: [(Capabilities, &'static str); 2] = [
+        (Capabilities::Ndes, "ndes"),
+        (Capabilities::Rfc8894, "rfc8894"),
+    ];
+
+    /// The GetCACaps body. `Ndes` is a Windows NDES's answer as seen in the wild
+    /// (`POSTPKIOperation`, `Renewal`, `SHA-512`, `SHA-256`, `SHA-1`, `DES3`; no AES, no
+    /// `SCEPStandard`); `Rfc8894` is the modern answer (`AES`, `POSTPKIOperation`, `Renewal`,
+    /// `SCEPStandard`, `SHA-256`, `SHA-512`).
+    pub fn answer(self) -> &'static str {
+        match self {
+            Capabilities::Ndes => {
+                "POSTPKIOperation\r\nRenewal\r\nSHA-512\r\nSHA-256\r\nSHA-1\r\nDES3\r\n"
+            }
+            Capabilities::Rfc8894 => {
+                "AES\r\nPOSTPKIOperation\r\nRenewal\r\nSCEPStandard\r\nSHA-256\r\nSHA-512\r\n"
+            }
+        }
+    }
+
+    /// Whether a request's envelope may use `cipher`: NDES still accepts single DES from old
+    /// clients; `SCEPStandard` forbids it (badAlg).
+    pub fn accepts(self, cipher: ContentCipher) -> bool {
+        !(self == Capabilities::Rfc8894 && cipher == ContentCipher::DesCbc)
+    }
+}
+
+impl std::str::FromStr for Capabilities {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Capabilities::ALL
+            .iter()
+            .find(|(_, name)| *name == s)
+            .map(|(c, _)| *c)
+            .ok_or_else(|| {
+                format!("`{s}` is not a capabilities answer: expected `ndes` or `rfc8894`")
+            })
+    }
+}
+
 /// A server's capabilities, as read from its GetCACaps answer (one keyword a line, any case).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CaCaps {
@@ -84,12 +141,12 @@ mod tests {
             CaCaps::parse("Renewal\nSHA-1\nSHA-256\nAES\nDES3\nSCEPStandard\nPOSTPKIOperation");
         assert!(micromdm.post() && micromdm.renewal);
         assert_eq!(micromdm.request_options(), RequestOptions::default());
-        let modern = CaCaps::parse(crate::fakes::ndes::Capabilities::Rfc8894.answer());
+        let modern = CaCaps::parse(Capabilities::Rfc8894.answer());
         assert_eq!(modern.request_options().cipher, ContentCipher::Aes128Cbc);
         assert_eq!(modern.request_options().digest, DigestAlg::Sha512);
         assert!(modern.post());
         // A Windows NDES advertises no AES: a client picks triple DES.
-        let ndes = CaCaps::parse(crate::fakes::ndes::Capabilities::Ndes.answer());
+        let ndes = CaCaps::parse(Capabilities::Ndes.answer());
         assert_eq!(ndes.request_options().cipher, ContentCipher::Des3Cbc);
         assert!(ndes.post() && ndes.renewal);
     }

@@ -25,7 +25,7 @@ use std::fmt;
 
 use der::oid::ObjectIdentifier;
 
-pub use caps::CaCaps;
+pub use caps::{CaCaps, Capabilities};
 pub use client::{read_cert_rep, CertRepOutcome, Device, RequestOptions, SentRequest};
 pub use message::{certs_only, parse_ca_certs, Decrypted, PkiMessage};
 pub use ra::RaCerts;

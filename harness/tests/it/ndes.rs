@@ -12,12 +12,11 @@ use connector_harness::contract::ca::{ca_paths, ErrorBody, IssueRequest, IssueRe
 use connector_harness::contract::fault::{Fault, FaultKind, NdesOp, Scope};
 use connector_harness::contract::policy::{AllowAll, Decision, Issued, PolicyFuture, PolicyModule};
 use connector_harness::fakes::ca::{CaConfig, FakeCa};
-use connector_harness::fakes::ndes::{
-    Capabilities, FakeNdes, NdesConfig, NdesOperation, NdesOutcome,
-};
+use connector_harness::fakes::ndes::{FakeNdes, NdesConfig, NdesOperation, NdesOutcome};
 use connector_harness::fixtures::{self, ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
 use connector_harness::pki::{b64, build_csr, read_csr, serial_hex, thumbprint, unb64};
 use connector_harness::scep::client::{build_pkcs_req, build_request, malformed};
+use connector_harness::scep::Capabilities;
 use connector_harness::scep::{
     parse_ca_certs, read_cert_rep, CertRepOutcome, ContentCipher, Device, FailInfo, MessageType,
     PkiMessage, RequestOptions,

@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use connector_harness::contract::{ca, intune, store};
-use connector_harness::fakes::ndes::{Capabilities, MSCEP_PATH};
+use connector_harness::fakes::ndes::MSCEP_PATH;
+use connector_harness::scep::Capabilities;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;

@@ -28,44 +28,11 @@ use crate::contract::policy::PolicyModule;
 use crate::fakes::server::{Incidents, Limits, Server, Tls};
 use crate::fakes::switchboard::Switchboard;
 use crate::fixtures::{FixtureError, ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
-use crate::scep::{FailInfo, MessageType};
+use crate::scep::{Capabilities, FailInfo, MessageType};
 use crate::sim::Rng;
 
 /// The path NDES serves SCEP on.
 pub const MSCEP_PATH: &str = "/certsrv/mscep/mscep.dll";
-
-/// What NDES advertises in GetCACaps, and so which envelope ciphers it accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Capabilities {
-    /// As a Windows NDES answers (seen in the wild): `POSTPKIOperation`, `Renewal`, `SHA-512`,
-    /// `SHA-256`, `SHA-1`, `DES3` — no AES, no `SCEPStandard`. Every cipher is accepted, single
-    /// DES included, as NDES still does for old clients.
-    #[default]
-    Ndes,
-    /// The modern answer of RFC 8894: `AES`, `POSTPKIOperation`, `Renewal`, `SCEPStandard`,
-    /// `SHA-256`, `SHA-512`. Single DES, which `SCEPStandard` forbids, is refused (badAlg).
-    Rfc8894,
-}
-
-impl Capabilities {
-    /// The GetCACaps body.
-    pub fn answer(self) -> &'static str {
-        match self {
-            Capabilities::Ndes => {
-                "POSTPKIOperation\r\nRenewal\r\nSHA-512\r\nSHA-256\r\nSHA-1\r\nDES3\r\n"
-            }
-            Capabilities::Rfc8894 => {
-                "AES\r\nPOSTPKIOperation\r\nRenewal\r\nSCEPStandard\r\nSHA-256\r\nSHA-512\r\n"
-            }
-        }
-    }
-
-    /// Whether a request's envelope may use `cipher`.
-    pub fn accepts(self, cipher: crate::scep::ContentCipher) -> bool {
-        !(self == Capabilities::Rfc8894 && cipher == crate::scep::ContentCipher::DesCbc)
-    }
-}
 
 /// Configuration of the fake NDES.
 #[derive(Clone, Debug, PartialEq, Eq)]

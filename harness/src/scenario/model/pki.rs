@@ -151,24 +151,13 @@ fn default_profiles() -> Vec<ProfileSetup> {
     vec![ProfileSetup::default_profile()]
 }
 
-/// What NDES's GetCACaps advertises.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CapabilitiesName {
-    /// As a Windows NDES answers: no AES, no SCEPStandard; every cipher accepted.
-    #[default]
-    Ndes,
-    /// RFC 8894's modern answer with SCEPStandard; single DES refused.
-    Rfc8894,
-}
-
 /// NDES.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NdesSetup {
     /// What GetCACaps advertises (default `ndes`).
     #[serde(default)]
-    pub capabilities: CapabilitiesName,
+    pub capabilities: crate::scep::Capabilities,
 }
 
 /// What a CA template does with extensions a request asks for.
