@@ -7,6 +7,7 @@
 pub mod check;
 pub mod coverage;
 pub mod device;
+pub mod dialect_snapshot;
 pub mod guard;
 pub mod observed;
 pub mod report;
@@ -326,7 +327,10 @@ pub async fn run_recorded(
         }
     }
     if let (Some(dir), Some(recorded)) = (&options.record, &first.recorded) {
-        if let Err(e) = write_record(dir, &scenario.name, &first.events, &recorded.world) {
+        let dialect = scenario.setup.connector.dialect;
+        if let Err(e) = write_record(dir, &scenario.name, &first.events, &recorded.world)
+            .and_then(|()| dialect_snapshot::record(dialect, dir, &scenario.name, &first.events))
+        {
             problems.push(format!("cannot record the run into {}: {e}", dir.display()));
         }
     }
@@ -340,6 +344,17 @@ pub async fn run_recorded(
         }
         _ => (None, false),
     };
+    if let (Some(dir), Level::Exact) = (&options.snapshots, options.level) {
+        let dialect = scenario.setup.connector.dialect;
+        dialect_snapshot::compare(
+            dialect,
+            dir,
+            &scenario.name,
+            &first.events,
+            options,
+            &mut problems,
+        );
+    }
     let outcome = Outcome {
         name: scenario.name.clone(),
         file: file.to_path_buf(),
