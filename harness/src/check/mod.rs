@@ -9,6 +9,7 @@
 pub mod conformance;
 mod expect;
 mod finding;
+pub mod unified;
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;

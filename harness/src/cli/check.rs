@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::check::{check_file, CheckOptions, Note, Verdict};
+use crate::check::{CheckOptions, Note, Verdict};
 use crate::event::{Format, ScanOptions, DEFAULT_MAX_BYTES, PROVIDER};
 use crate::scenario::{self, Scenario};
 
@@ -153,8 +153,16 @@ pub fn check(args: CheckArgs) -> anyhow::Result<u8> {
         world,
         ..CheckOptions::default()
     };
-    let mut verdict = check_file(&args.events, scenario.as_ref().map(|s| &s.expect), &options)
-        .with_context(|| format!("cannot check {}", args.events.display()))?;
+    let log = crate::check::unified::check_log(
+        &args.events,
+        scenario.as_ref().map(|s| &s.expect),
+        &options,
+    )
+    .with_context(|| format!("cannot check {}", args.events.display()))?;
+    if log.involves_unified() {
+        return super::unified::print_log(&args, log);
+    }
+    let mut verdict = log.legacy;
     let passed = verdict.passed();
     if verdict.findings.len() > args.max_findings {
         let cut = verdict.findings.split_off(args.max_findings);

@@ -25,6 +25,14 @@ pub struct ConnectorArgs {
     /// Print the protocol's JSON Schemas and exit.
     #[arg(long)]
     pub schemas: bool,
+    /// The event dialect it declares in `init_ok` and writes to `--log`: `legacy` (the
+    /// catalog's) or `unified-2021` (the 2021+ connector's channels, docs/event-log.md).
+    #[arg(long, value_enum, default_value_t = super::unified::ProfileArg::Legacy)]
+    pub dialect: super::unified::ProfileArg,
+    /// With `--dialect unified-2021`: also write its events, in that dialect, to FILE as
+    /// `wevtutil qe /f:xml` prints them (its own Windows event log).
+    #[arg(long, value_name = "FILE", requires = "dialect")]
+    pub log: Option<std::path::PathBuf>,
 }
 
 /// Runs `connector`; returns the exit code.
@@ -42,7 +50,11 @@ pub fn connector(args: ConnectorArgs) -> anyhow::Result<u8> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let result = runtime.block_on(crate::connector::process::serve_stdio(bugs));
+    let dialect = crate::connector::DialectOptions {
+        dialect: args.dialect.profile(),
+        log: args.log.clone(),
+    };
+    let result = runtime.block_on(crate::connector::process::serve_stdio_as(bugs, dialect));
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => Ok(super::EXIT_OK),

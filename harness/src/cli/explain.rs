@@ -102,8 +102,21 @@ fn resolve_one(term: &str) -> Result<Subject, ExplainError> {
         .map_err(|_| ExplainError::Unknown(t.to_string()))
 }
 
-/// Explains `terms` (one term, or an event and a code) for a person.
+/// Explains `terms` (one term, or an event and a code) for a person. A term that also (or
+/// only) names an event of profile unified-2021 (`4005`, `ScepVerifyFailure`) gets that too,
+/// under its profile's name.
 pub fn explain(terms: &[String]) -> Result<String, ExplainError> {
+    match (explain_legacy(terms), super::unified::explain_term(terms)) {
+        (Ok(text), Some(u)) => Ok(format!(
+            "{text}\n{} also names an event of profile unified-2021 (the 2021+ connector's log):\n\n{u}",
+            terms.join(" ")
+        )),
+        (Err(_), Some(u)) => Ok(u),
+        (legacy, None) => legacy,
+    }
+}
+
+fn explain_legacy(terms: &[String]) -> Result<String, ExplainError> {
     Ok(match resolve(terms)? {
         Subject::Event(e) => explain_event(e),
         Subject::Code(c) => explain_code(c),

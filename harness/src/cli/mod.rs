@@ -11,6 +11,7 @@ pub mod load;
 pub mod run;
 pub mod serve;
 pub mod style;
+pub mod unified;
 
 pub use catalog::{catalog_json, render_catalog, CatalogFormat};
 pub use explain::explain;
@@ -43,9 +44,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = CatalogFormat::Table)]
         format: CatalogFormat,
         /// Instead: for each pair, the cause that makes the reference connector write it and
-        /// the scenario that reproduces it.
+        /// the scenario that reproduces it (with `--profile unified-2021`: the mapping from the
+        /// legacy events to the 2021 connector's).
         #[arg(long)]
         paths: bool,
+        /// Which connector's events: the seed's legacy table, or the 2021+ connector's.
+        #[arg(long, value_enum, default_value_t = unified::ProfileArg::Legacy)]
+        profile: unified::ProfileArg,
     },
     /// Run scenarios and check their event streams (what `cargo xtask run-scenarios` calls).
     Run(run::RunArgs),
@@ -84,7 +89,19 @@ pub enum Command {
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
-        Command::Catalog { format, paths } => {
+        Command::Catalog {
+            format,
+            paths,
+            profile: unified::ProfileArg::Unified2021,
+        } => {
+            if paths {
+                print!("{}", unified::render_paths(format));
+            } else {
+                print!("{}", unified::render_catalog(format));
+            }
+            EXIT_OK
+        }
+        Command::Catalog { format, paths, .. } => {
             if paths {
                 print!("{}", catalog::render_paths(format));
             } else {

@@ -11,6 +11,8 @@
 
 pub mod cause;
 mod crp;
+pub mod dialect;
+mod dialect_log;
 pub mod env;
 mod http;
 mod lifecycle;
@@ -28,6 +30,7 @@ use std::sync::Arc;
 
 pub use cause::Cause;
 pub use crp::CALLER_INFO;
+pub use dialect_log::{DialectLog, DialectOptions};
 pub use http::{Failure, RetryPolicy};
 pub use pkcs::MAX_PKCS_IN_FLIGHT;
 pub use store::StoredCertificate;

@@ -80,11 +80,15 @@ impl Told {
     }
 }
 
-/// Events go to stdout.
-struct Reported(Out);
+/// Events go to stdout (and, with `--dialect unified-2021 --log FILE`, to the connector's own
+/// log in the 2021 dialect).
+struct Reported(Out, Option<Arc<super::DialectLog>>);
 
 impl EventLog for Reported {
     fn write(&self, cause: Cause, details: Details) {
+        if let Some(log) = &self.1 {
+            log.write(cause, &details);
+        }
         let pair = cause.pair();
         self.0.send(FromConnector::Event(Event {
             event_id: pair.event.id(),
@@ -148,6 +152,13 @@ fn outcome(o: Outcome) -> policy::Issued {
 /// Runs the protocol on stdin and stdout until `shutdown` or end of input. `bugs` are the
 /// deliberate mistakes of the faulty example connector (none for the reference).
 pub async fn serve_stdio(bugs: Bugs) -> Result<(), String> {
+    serve_stdio_as(bugs, super::DialectOptions::default()).await
+}
+
+/// [`serve_stdio`] writing in a dialect: `init_ok` declares it, and with a log file the
+/// connector also writes its events there, in that dialect, as `wevtutil qe /f:xml` prints
+/// them.
+pub async fn serve_stdio_as(bugs: Bugs, dialect: super::DialectOptions) -> Result<(), String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<FromConnector>();
     let out = Out(tx);
     let writer = tokio::spawn(async move {
@@ -160,13 +171,13 @@ pub async fn serve_stdio(bugs: Bugs) -> Result<(), String> {
             }
         }
     });
-    let result = read_loop(out, bugs).await;
+    let result = read_loop(out, bugs, dialect).await;
     // Let the writer drain what was sent before the loop ended.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     result
 }
 
-async fn read_loop(out: Out, bugs: Bugs) -> Result<(), String> {
+async fn read_loop(out: Out, bugs: Bugs, dialect: super::DialectOptions) -> Result<(), String> {
     let mut stdin = BufReader::new(tokio::io::stdin());
     let mut session: Option<(Connector, Arc<Told>)> = None;
     let mut line = Vec::new();
@@ -211,14 +222,18 @@ async fn read_loop(out: Out, bugs: Bugs) -> Result<(), String> {
                     next: AtomicU64::new(0),
                     sleeping: Mutex::new(HashMap::new()),
                 });
+                let log = dialect
+                    .open(told.clone())
+                    .map_err(|e| format!("the dialect log: {e}"))?;
                 let connector = Connector::new(
                     config_of(&config, bugs),
-                    Arc::new(Reported(out.clone())),
+                    Arc::new(Reported(out.clone(), log)),
                     told.clone(),
                 );
                 session = Some((connector, told));
                 out.send(FromConnector::InitOk {
                     in_reply_to: msg_id,
+                    dialect: dialect.declared(),
                 });
             }
             ToConnector::SleepOk { in_reply_to, .. } => {

@@ -152,18 +152,7 @@ fn read_chunks(
                         record_id: Some(r.event_record_id),
                         ..Origin::default()
                     };
-                    match roxmltree::Document::parse_with_options(
-                        &r.data,
-                        super::xml_read::options(),
-                    ) {
-                        Ok(doc) => {
-                            super::xml_read::parse_event(doc.root_element(), origin, providers)
-                        }
-                        Err(e) => Item::Unreadable {
-                            origin,
-                            why: format!("the record's XML does not parse: {e}"),
-                        },
-                    }
+                    record_item(&r.data, origin, providers)
                 }
             };
             if visit(item).is_break() {
@@ -190,6 +179,17 @@ fn read_chunks(
                 return;
             }
         }
+    }
+}
+
+/// One record as the `evtx` crate renders it (its XML), read as every record of a file is.
+pub(crate) fn record_item(xml: &str, origin: Origin, providers: &[String]) -> Item {
+    match roxmltree::Document::parse_with_options(xml, super::xml_read::options()) {
+        Ok(doc) => super::xml_read::parse_event(doc.root_element(), origin, providers),
+        Err(e) => Item::Unreadable {
+            origin,
+            why: format!("the record's XML does not parse: {e}"),
+        },
     }
 }
 

@@ -17,6 +17,7 @@ mod record;
 mod scan;
 mod sink;
 mod strict;
+pub mod unified;
 mod wire;
 mod xml;
 mod xml_read;

@@ -59,6 +59,10 @@ pub(crate) struct RawEvent {
     pub payload: Payload,
     /// Problems the format reader already found (too many items, mixed items, duplicates).
     pub problems: Vec<RecordProblem>,
+    /// `System/Provider/@Name` (or `@EventSourceName`), where the format has one.
+    pub provider: Option<String>,
+    /// `System/Channel`, where the format has one.
+    pub channel: Option<String>,
 }
 
 impl RawEvent {
@@ -73,11 +77,16 @@ impl RawEvent {
             code_name: None,
             payload: Payload::Named(Vec::new(), Spelling::Xml),
             problems: Vec::new(),
+            provider: None,
+            channel: None,
         }
     }
 }
 
 /// What a format reader hands on for each item of a log.
+// One item at a time flows from a reader to its visitor: boxing each event would cost an
+// allocation per event for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Item {
     /// An event of the connector's provider.
@@ -92,12 +101,16 @@ pub(crate) enum Item {
     Warning { origin: Origin, why: String },
 }
 
+/// A provider list entry that matches every provider: the profile-detecting reader
+/// (`event::unified`) reads every event and sorts them by provider and channel itself.
+pub(crate) const ANY_PROVIDER: &str = "\u{0}any provider";
+
 /// Whether a provider name is one of the connector's (Windows compares source names without
 /// regard to case).
 pub(crate) fn is_connector(providers: &[String], name: &str) -> bool {
     providers
         .iter()
-        .any(|p| p.eq_ignore_ascii_case(name.trim()))
+        .any(|p| p == ANY_PROVIDER || p.eq_ignore_ascii_case(name.trim()))
 }
 
 /// One record of the connector's provider, judged against the catalog.

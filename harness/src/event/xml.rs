@@ -55,7 +55,7 @@ pub enum XmlLayout {
 /// Escapes text for content and single-quoted attributes. A carriage return is written as a
 /// character reference so that it survives; other control characters cannot appear in XML 1.0
 /// and become U+FFFD.
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

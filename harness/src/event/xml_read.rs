@@ -232,6 +232,13 @@ pub(crate) fn parse_event(node: Node<'_, '_>, mut origin: Origin, providers: &[S
         return Item::Foreign(origin);
     }
     let mut raw = RawEvent::new(origin);
+    raw.provider = provider.and_then(|p| {
+        names
+            .iter()
+            .find_map(|a| p.attribute(*a))
+            .map(str::to_string)
+    });
+    raw.channel = text("Channel");
     raw.event_id = text("EventID");
     raw.level = text("Level").map_or(RawLevel::Missing, RawLevel::Windows);
     raw.time = child(system, "TimeCreated")

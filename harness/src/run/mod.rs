@@ -7,6 +7,7 @@
 pub mod check;
 pub mod coverage;
 pub mod device;
+pub mod dialect_snapshot;
 pub mod guard;
 pub mod observed;
 pub mod report;
@@ -326,7 +327,10 @@ pub async fn run_recorded(
         }
     }
     if let (Some(dir), Some(recorded)) = (&options.record, &first.recorded) {
-        if let Err(e) = write_record(dir, &scenario.name, &first.events, &recorded.world) {
+        let dialect = scenario.setup.connector.dialect;
+        if let Err(e) = write_record(dir, &scenario.name, &first.events, &recorded.world)
+            .and_then(|()| dialect_snapshot::record(dialect, dir, &scenario.name, &first.events))
+        {
             problems.push(format!("cannot record the run into {}: {e}", dir.display()));
         }
     }
@@ -340,6 +344,24 @@ pub async fn run_recorded(
         }
         _ => (None, false),
     };
+    // The 2021-dialect snapshot goes with the scenario's own: compared at `exact`, and also
+    // recorded where a vendor records its own at the conformance level (`--update`).
+    let recording = options.update && !options.ci && problems.is_empty();
+    let dialect = scenario.setup.connector.dialect;
+    if let Some(dir) = options
+        .snapshots
+        .as_ref()
+        .filter(|_| options.level == Level::Exact || recording)
+    {
+        dialect_snapshot::compare(
+            dialect,
+            dir,
+            &scenario.name,
+            &first.events,
+            options,
+            &mut problems,
+        );
+    }
     let outcome = Outcome {
         name: scenario.name.clone(),
         file: file.to_path_buf(),

@@ -141,7 +141,15 @@ fn the_binary_reports_a_damaged_evtx_and_goes_on() {
     assert!(out.contains("FAILED: 3 findings; 0 events of the connector checked, 301 of other providers ignored, 3 unreadable"), "{out}");
     let good = shared.join("fixtures/evtx/Application_no_crc32.evtx");
     let (code, out, _) = harness(&["check", "--events", good.to_str().unwrap()]);
-    assert_eq!(code, 0, "{out}");
+    // Issue 16: a log in which nothing was checked is never a pass; it names what it holds.
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "nothing checked  no event of a connector was checked; the providers seen are"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("unreadable       "), "{out}");
     // Named as the connector, a classic source's events are judged: its unnamed <Data> items
     // are read positionally, and its ids are not the catalog's.
     let (code, out, _) = harness(&[

@@ -41,6 +41,7 @@ mod serve_process;
 mod serve_tls;
 mod storm_concurrency;
 mod stream_formats;
+mod unified_2021;
 mod vendor_contract_doc;
 mod vendor_mode;
 mod wire_contracts_doc;

@@ -215,7 +215,7 @@ impl Shared {
             }
             reply => {
                 let id = match &reply {
-                    FromConnector::InitOk { in_reply_to }
+                    FromConnector::InitOk { in_reply_to, .. }
                     | FromConnector::StartOk { in_reply_to }
                     | FromConnector::StopOk { in_reply_to }
                     | FromConnector::SyncOk { in_reply_to }

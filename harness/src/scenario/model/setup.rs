@@ -196,6 +196,11 @@ pub struct ConnectorSetup {
     #[serde(default = "default_scep_template", deserialize_with = "limits::text")]
     #[schemars(length(max = 128))]
     pub scep_template: String,
+    /// The event dialect the connector's log is also kept in: `legacy` (the default: the
+    /// catalog's events only) or `unified-2021`, which also snapshots the stream as the 2021+
+    /// connector would write it (`snapshots/unified-2021/<name>.snap`, docs/event-log.md).
+    #[serde(default)]
+    pub dialect: crate::catalog::Profile,
 }
 
 impl Default for ConnectorSetup {
@@ -208,6 +213,7 @@ impl Default for ConnectorSetup {
             batch_size: default_batch(),
             ra_certificate: None,
             scep_template: default_scep_template(),
+            dialect: crate::catalog::Profile::Legacy,
         }
     }
 }

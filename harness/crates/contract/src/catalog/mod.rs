@@ -7,10 +7,13 @@
 mod code;
 mod detail;
 mod event;
+mod profile;
+pub mod unified;
 
 pub use code::{CodeSpec, DiagnosticCode, CODES};
 pub use detail::Detail;
 pub use event::{EventId, EventSpec, Level, EVENTS};
+pub use profile::{Profile, UnknownProfile};
 
 use serde::{Deserialize, Serialize};
 

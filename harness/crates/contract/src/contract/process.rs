@@ -110,6 +110,12 @@ pub enum FromConnector {
     InitOk {
         /// The `init`'s `msg_id`.
         in_reply_to: u64,
+        /// Optional: the event dialect the connector writes to its Windows event log,
+        /// `legacy` (the default, the catalog's 19 events) or `unified-2021` (the 2021+
+        /// Certificate Connector's channels). Its `event` messages use the catalog's ids either
+        /// way; the declaration says how its real log is to be read (`check`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dialect: Option<crate::catalog::Profile>,
     },
     /// `start` done.
     StartOk {
@@ -288,7 +294,7 @@ impl FromConnector {
     /// The message as the protocol names it, for people: `stop_ok (in reply to 2)`.
     pub fn describe(&self) -> String {
         let (kind, reply) = match self {
-            FromConnector::InitOk { in_reply_to } => ("init_ok", Some(in_reply_to)),
+            FromConnector::InitOk { in_reply_to, .. } => ("init_ok", Some(in_reply_to)),
             FromConnector::StartOk { in_reply_to } => ("start_ok", Some(in_reply_to)),
             FromConnector::StopOk { in_reply_to } => ("stop_ok", Some(in_reply_to)),
             FromConnector::SyncOk { in_reply_to } => ("sync_ok", Some(in_reply_to)),
