@@ -24,16 +24,12 @@
 pub mod check;
 pub mod cli;
 pub mod connector;
-pub mod csr;
 pub mod event;
 pub mod fakes;
-pub mod fixtures;
 pub mod load;
-pub mod pki;
-pub mod provision;
 pub mod run;
 pub mod scenario;
-pub mod scep;
 pub mod serve;
 pub use harness_contract::{catalog, contract};
+pub use harness_pki::{csr, fixtures, pki, provision, scep};
 pub use harness_sim::{sim, transport};

@@ -92,8 +92,8 @@ macro_rules! identity {
     ($name:literal) => {
         Identity {
             name: $name,
-            cert_pem: include_str!(concat!("../../fixtures/", $name, ".pem")),
-            key_pem: include_str!(concat!("../../fixtures/", $name, ".key")),
+            cert_pem: include_str!(concat!("../../../../fixtures/", $name, ".pem")),
+            key_pem: include_str!(concat!("../../../../fixtures/", $name, ".key")),
         }
     };
 }
@@ -114,10 +114,10 @@ pub const DIGICERT_RA: Identity = identity!("digicert-ra");
 /// Device keys, reused round-robin by simulated devices (RSA key generation is too slow to do
 /// per device).
 pub const DEVICE_KEYS: [&str; 4] = [
-    include_str!("../../fixtures/device-0.key"),
-    include_str!("../../fixtures/device-1.key"),
-    include_str!("../../fixtures/device-2.key"),
-    include_str!("../../fixtures/device-3.key"),
+    include_str!("../../../../fixtures/device-0.key"),
+    include_str!("../../../../fixtures/device-1.key"),
+    include_str!("../../../../fixtures/device-2.key"),
+    include_str!("../../../../fixtures/device-3.key"),
 ];
 
 /// The device key for device number `n` (keys are reused round-robin), parsed once per
