@@ -183,13 +183,13 @@ pub fn check(args: CheckArgs) -> anyhow::Result<u8> {
     Ok(if passed { EXIT_OK } else { EXIT_FAILED })
 }
 
-/// The verdict as text: a header, one line per finding, notes, and a summary line.
-pub fn render(args: &CheckArgs, verdict: &Verdict) -> String {
+/// The first line of `check`'s text: the file, its format, the providers read (and `also`,
+/// another profile's part), and the scenario.
+pub(super) fn header(args: &CheckArgs, format: &str, also: &str) -> String {
     let mut s = format!(
-        "{} {} ({}), provider {}",
+        "{} {} ({format}), provider {}{also}",
         bold("check"),
         args.events.display(),
-        verdict.format.describe(),
         args.providers
             .iter()
             .map(|p| format!("'{p}'"))
@@ -200,6 +200,12 @@ pub fn render(args: &CheckArgs, verdict: &Verdict) -> String {
         s += &format!(", scenario {name}");
     }
     s.push('\n');
+    s
+}
+
+/// The verdict as text: a header, one line per finding, notes, and a summary line.
+pub fn render(args: &CheckArgs, verdict: &Verdict) -> String {
+    let mut s = header(args, verdict.format.describe(), "");
     for f in &verdict.findings {
         s += &format!("  {} {f}\n", red(&format!("{:<16}", f.label())));
     }

@@ -277,20 +277,11 @@ pub fn render_log(args: &CheckArgs, log: &LogVerdict, max_findings: usize) -> St
     } else {
         legacy.format.describe()
     };
-    let mut s = format!(
-        "{} {} ({format}), provider {}, and profile unified-2021 (provider {PROVIDER})",
-        bold("check"),
-        args.events.display(),
-        args.providers
-            .iter()
-            .map(|p| format!("'{p}'"))
-            .collect::<Vec<_>>()
-            .join(" or ")
+    let mut s = super::check::header(
+        args,
+        format,
+        &format!(", and profile unified-2021 (provider {PROVIDER})"),
     );
-    if let Some(name) = &args.scenario {
-        s += &format!(", scenario {name}");
-    }
-    s.push('\n');
     for f in &legacy.findings {
         s += &format!("  {} {f}\n", red(&format!("{:<16}", f.label())));
     }
