@@ -395,7 +395,7 @@ fn concurrent_enrollments_are_placed_by_transaction_without_a_device_id() {
     let shim = dir.path().join("strip.py");
     std::fs::write(
         &shim,
-        r#"import json, subprocess, sys, threading
+        r#"import json, os, subprocess, sys, threading
 p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 def pump():
     for line in sys.stdin.buffer:
@@ -408,7 +408,9 @@ for line in p.stdout:
         m.get("details", {}).pop("device_id", None)
         line = (json.dumps(m) + "\n").encode()
     sys.stdout.buffer.write(line); sys.stdout.buffer.flush()
-sys.exit(p.wait())
+# os._exit, not sys.exit: the pump thread may still hold stdin's lock, and interpreter shutdown
+# with a daemon thread inside a buffered read aborts the process (exit 134).
+os._exit(p.wait())
 "#,
     )
     .expect("shim");
