@@ -11,6 +11,7 @@ pub mod dialect_snapshot;
 pub mod guard;
 pub mod observed;
 pub mod report;
+pub mod schedule;
 pub mod snapshot;
 pub mod steps;
 pub mod translate;
