@@ -76,7 +76,7 @@ pub fn render(file: &Path, scenario: Option<&str>, verdict: &Verdict, events: &[
         body += "<ol>";
         for f in &verdict.findings {
             body += &format!(
-                "<li data-label=\"{0}\"><span class=\"tag fail\">✗ {0}</span> <div class=\"msg\">{1}</div></li>",
+                "<li class=\"finding\" data-label=\"{0}\"><span class=\"tag fail\">✗ {0}</span> <div class=\"msg\">{1}</div></li>",
                 text(f.label()),
                 text(&f.to_string())
             );

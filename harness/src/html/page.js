@@ -148,7 +148,7 @@
   });
   if (location.hash.indexOf('#scenario-') === 0) {
     var target = document.getElementById(location.hash.slice(1));
-    if (target && target.tagName === 'DETAILS') { target.open = true; open(target); }
+    if (target && target.tagName === 'DETAILS') { target.open = true; open(target); target.scrollIntoView(); }
   }
 
   var filter = document.getElementById('filter'), status = document.getElementById('status-filter');

@@ -58,15 +58,8 @@ fn library_run() -> &'static LibraryRun {
         let tmp = tempfile::tempdir().expect("tempdir");
         let sc = tmp.path().join("scenarios");
         let sn = tmp.path().join("snapshots");
-        for (from, to) in [("scenarios", &sc), ("snapshots", &sn)] {
-            std::fs::create_dir_all(to).expect("mkdir");
-            for e in std::fs::read_dir(root().join(from)).expect("library folder") {
-                let path = e.expect("entry").path();
-                if path.is_file() {
-                    std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy");
-                }
-            }
-        }
+        copy_tree(&root().join("scenarios"), &sc);
+        copy_tree(&root().join("snapshots"), &sn);
         let snap = sn.join(format!("{BROKEN}.snap"));
         let text = std::fs::read_to_string(&snap).expect("snapshot").replace("laptop-1", "laptop-2");
         std::fs::write(&snap, text).expect("write the changed copy");
@@ -96,11 +89,29 @@ fn library_run() -> &'static LibraryRun {
     })
 }
 
-/// Values of `attr="…"` on elements whose start tag contains `marker`, in document order.
+/// Copies the folder `from` (with its subfolders) to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("library folder") {
+        let path = e.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+/// Values of `attr="…"` on elements whose start tag contains `marker` (begins with it, when
+/// `marker` begins with `<`), in document order.
 fn attrs(doc: &str, marker: &str, attr: &str) -> Vec<String> {
     let key = format!("{attr}=\"");
     doc.split('<')
-        .filter(|tag| tag.contains(marker))
+        .filter(|tag| match marker.strip_prefix('<') {
+            Some(start) => tag.starts_with(start) && tag[start.len()..].starts_with([' ', '>']),
+            None => tag.contains(marker),
+        })
         .filter_map(|tag| {
             let at = tag.find(&key)? + key.len();
             let rest = &tag[at..];
@@ -285,7 +296,7 @@ fn assert_no_script_error(dom: &str) {
 fn screenshot(browser: &Path, url: &str, name: &str, size: &str) -> PathBuf {
     let path = artifacts().join(name);
     let _ = std::fs::remove_file(&path);
-    browse(browser, url, &[&format!("--screenshot={}", path.display()), &format!("--window-size={size}"), "--hide-scrollbars"], Duration::from_secs(120));
+    browse(browser, url, &[&format!("--screenshot={}", path.display()), &format!("--window-size={size}"), "--hide-scrollbars", "--virtual-time-budget=3000"], Duration::from_secs(120));
     let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     assert!(len > 10_000, "{name}: a screenshot of {len} bytes");
     path
@@ -319,7 +330,7 @@ fn a_browser_draws_the_run_page() {
     let url = file_url(&run.html_path, "");
     screenshot(&browser, &url, "run-desktop.png", "1280,900");
     screenshot(&browser, &url, "run-narrow.png", "390,844");
-    screenshot(&browser, &file_url(&run.html_path, &format!("#scenario-{BROKEN}")), "run-failing-scenario.png", "1280,900");
+    screenshot(&browser, &file_url(&run.html_path, &format!("#scenario-{BROKEN}")), "run-failing-scenario.png", "1280,1400");
 }
 
 /// A log with a pair outside the catalog, as a JSON Lines file.
@@ -351,7 +362,7 @@ fn the_check_page_says_what_check_says() {
     assert_eq!(count(&page, "events"), report["verdict"]["events"].to_string());
     let findings = report["verdict"]["findings"].as_array().expect("findings");
     assert_eq!(count(&page, "findings"), findings.len().to_string());
-    assert_eq!(attrs(&page, "li data-label", "data-label").len(), findings.len());
+    assert_eq!(attrs(&page, "li class=\"finding\"", "data-label").len(), findings.len());
     assert!(page.contains("id=\"areas\"") && page.contains("data-area=\"PKCS\""), "the per-area summary");
 
     let Some(browser) = chromium() else { return };
@@ -387,7 +398,7 @@ fn serve_answers_its_live_page() {
         if let Some(browser) = chromium() {
             let url = format!("{}/ui", urls.admin);
             let dom = tokio::task::spawn_blocking(move || {
-                let (dom, _) = browse(&browser, &url, &["--dump-dom", "--timeout=4000"], Duration::from_secs(90));
+                let (dom, _) = browse(&browser, &url, &["--dump-dom", "--virtual-time-budget=5000"], Duration::from_secs(90));
                 screenshot(&browser, &url, "serve-live.png", "1280,900");
                 dom
             })
