@@ -45,7 +45,12 @@ pub fn records(path: &Path, format: Option<Format>, options: &ScanOptions) -> Ve
 
 /// The page of `verdict`, the check of `file` (optionally against `scenario`), with the
 /// log's `events`.
-pub fn render(file: &Path, scenario: Option<&str>, verdict: &Verdict, events: &[EventRecord]) -> String {
+pub fn render(
+    file: &Path,
+    scenario: Option<&str>,
+    verdict: &Verdict,
+    events: &[EventRecord],
+) -> String {
     let passed = verdict.passed();
     let (class, word) = if passed {
         ("pass", "✓ PASSED")

@@ -75,6 +75,8 @@ mod tests {
     fn ids_are_distinct_and_plain() {
         assert_eq!(id("pkcs-issue"), "pkcs-issue");
         assert_ne!(id("a b"), id("a_b"));
-        assert!(id("<x>").chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)));
+        assert!(id("<x>")
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)));
     }
 }

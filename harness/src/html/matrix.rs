@@ -141,7 +141,9 @@ pub fn render(coverage: &Coverage, gate: Gate) -> String {
 
 /// Each allowed pair: who reached it, and the causes that write it.
 fn pairs(coverage: &Coverage) -> String {
-    let mut s = String::from("<details id=\"pairs\"><summary>Each pair: its scenarios and causes</summary>");
+    let mut s = String::from(
+        "<details id=\"pairs\"><summary>Each pair: its scenarios and causes</summary>",
+    );
     for (p, who) in &coverage.matrix {
         let state = if who.is_empty() {
             CellState::Unreached
@@ -165,8 +167,16 @@ fn pairs(coverage: &Coverage) -> String {
         s += &format!(
             "<p>Scenarios ({}): {}{}</p>",
             who.len(),
-            if links.is_empty() { "none".into() } else { links.join(", ") },
-            if more > 0 { format!(" and {more} more") } else { String::new() }
+            if links.is_empty() {
+                "none".into()
+            } else {
+                links.join(", ")
+            },
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         );
         let causes: Vec<String> = Cause::ALL
             .iter()

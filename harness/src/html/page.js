@@ -82,7 +82,7 @@
       place(lab, 0, i * ROW, LABEL - 6);
       grid.appendChild(lab);
     });
-    var lastT = null, drawn = 0;
+    var lastT = null, lastDay = null, drawn = 0;
     slice.forEach(function (it, i) {
       var x = LABEL + i * COL;
       if (it.step) {
@@ -111,7 +111,10 @@
       drawn += 1;
       if (ev[1] !== lastT) {
         var t = iso(tl.t0, ev[1]);
-        var tick = el('div', 'tl-time', t.slice(5, 16).replace('T', ' '));
+        // The date where it changes (and first), else the time of day.
+        var day = t.slice(0, 10);
+        var tick = el('div', 'tl-time', day === lastDay ? t.slice(11, 19) : t.slice(5, 16).replace('T', ' '));
+        lastDay = day;
         tick.title = t;
         place(tick, x, ROW, COL - 4);
         grid.appendChild(tick);
@@ -146,9 +149,22 @@
     if (openAll) { det.open = true; }
     if (det.open) { open(det); }
   });
-  if (location.hash.indexOf('#scenario-') === 0) {
-    var target = document.getElementById(location.hash.slice(1));
-    if (target && target.tagName === 'DETAILS') { target.open = true; open(target); target.scrollIntoView(); }
+  // `#scenario-NAME` opens one scenario; `#only-NAME` shows it alone (a link to share).
+  var only = location.hash.indexOf('#only-') === 0;
+  if (location.hash.indexOf('#scenario-') === 0 || only) {
+    var target = document.getElementById('scenario-' + location.hash.slice(only ? 6 : 10));
+    if (target && target.tagName === 'DETAILS') {
+      target.open = true;
+      open(target);
+      if (only) {
+        Array.prototype.forEach.call(document.querySelectorAll('main > section'), function (sec) {
+          sec.hidden = sec.id !== 'scenarios' && sec.id !== 'summary';
+        });
+        Array.prototype.forEach.call(dets, function (det) { det.hidden = det !== target; });
+      } else {
+        target.scrollIntoView();
+      }
+    }
   }
 
   var filter = document.getElementById('filter'), status = document.getElementById('status-filter');
@@ -163,7 +179,7 @@
     });
     shown.textContent = n + ' of ' + dets.length + ' shown';
   }
-  if (filter && status && shown) {
+  if (filter && status && shown && !only) {
     filter.addEventListener('input', applyFilter);
     status.addEventListener('change', applyFilter);
     applyFilter();

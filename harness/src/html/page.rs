@@ -74,7 +74,7 @@ pub fn diff(d: &str) -> String {
         } else {
             "ctx"
         };
-        s += &format!("<span class=\"{class}\">{}</span>\n", text(line));
+        s += &format!("<span class=\"{class}\">{}</span>", text(line));
     }
     s += "</pre>";
     s

@@ -19,16 +19,56 @@ pub struct Swatch {
 
 /// Every swatch the stylesheet uses.
 pub const SWATCHES: &[Swatch] = &[
-    Swatch { name: "page", fg: 0x1f2328, bg: 0xffffff },
-    Swatch { name: "muted", fg: 0x59636e, bg: 0xffffff },
-    Swatch { name: "link", fg: 0x0550ae, bg: 0xffffff },
-    Swatch { name: "pass", fg: 0x116329, bg: 0xdafbe1 },
-    Swatch { name: "fail", fg: 0xa40e26, bg: 0xffebe9 },
-    Swatch { name: "warn", fg: 0x7d4e00, bg: 0xfff8c5 },
-    Swatch { name: "info", fg: 0x0a3069, bg: 0xddf4ff },
-    Swatch { name: "off", fg: 0x59636e, bg: 0xf6f8fa },
-    Swatch { name: "step", fg: 0x512a97, bg: 0xfbefff },
-    Swatch { name: "head", fg: 0x1f2328, bg: 0xeaeef2 },
+    Swatch {
+        name: "page",
+        fg: 0x1f2328,
+        bg: 0xffffff,
+    },
+    Swatch {
+        name: "muted",
+        fg: 0x59636e,
+        bg: 0xffffff,
+    },
+    Swatch {
+        name: "link",
+        fg: 0x0550ae,
+        bg: 0xffffff,
+    },
+    Swatch {
+        name: "pass",
+        fg: 0x116329,
+        bg: 0xdafbe1,
+    },
+    Swatch {
+        name: "fail",
+        fg: 0xa40e26,
+        bg: 0xffebe9,
+    },
+    Swatch {
+        name: "warn",
+        fg: 0x7d4e00,
+        bg: 0xfff8c5,
+    },
+    Swatch {
+        name: "info",
+        fg: 0x0a3069,
+        bg: 0xddf4ff,
+    },
+    Swatch {
+        name: "off",
+        fg: 0x59636e,
+        bg: 0xf6f8fa,
+    },
+    Swatch {
+        name: "step",
+        fg: 0x512a97,
+        bg: 0xfbefff,
+    },
+    Swatch {
+        name: "head",
+        fg: 0x1f2328,
+        bg: 0xeaeef2,
+    },
 ];
 
 /// Relative luminance (WCAG 2.x) of `c`.
@@ -69,7 +109,13 @@ mod tests {
     fn every_swatch_meets_wcag_aa() {
         for w in SWATCHES {
             let r = contrast(w.fg, w.bg);
-            assert!(r >= 4.5, "{}: {:06x} on {:06x} is {r:.2}:1", w.name, w.fg, w.bg);
+            assert!(
+                r >= 4.5,
+                "{}: {:06x} on {:06x} is {r:.2}:1",
+                w.name,
+                w.fg,
+                w.bg
+            );
         }
     }
 

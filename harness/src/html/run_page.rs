@@ -84,7 +84,11 @@ fn verdict(summary: &Summary) -> String {
     count("failed", "failed", summary.failed_count().to_string());
     count("reasons", "reasons", summary.reasons.len().to_string());
     if let Some(c) = &summary.coverage {
-        count("coverage", "pairs reached", format!("{}/{}", c.reached(), c.matrix.len()));
+        count(
+            "coverage",
+            "pairs reached",
+            format!("{}/{}", c.reached(), c.matrix.len()),
+        );
         if let Some((n, of)) = c.causes_reached() {
             count("causes", "causes reached", format!("{n}/{of}"));
         }

@@ -95,13 +95,23 @@ pub fn data(events: &[EventRecord], steps: &[StepMark], labels: &BTreeMap<u64, S
                 .map(|(k, v)| format!("{}={v}", k.key()))
                 .collect();
             let ms = i64::try_from((r.time - t0).whole_milliseconds()).unwrap_or(i64::MAX);
-            json!([r.sequence, ms, r.event.id(), code, index, details.join("; ")])
+            json!([
+                r.sequence,
+                ms,
+                r.event.id(),
+                code,
+                index,
+                details.join("; ")
+            ])
         })
         .collect();
     let steps: Vec<Value> = steps
         .iter()
         .map(|m| {
-            let label = labels.get(&m.line).cloned().unwrap_or_else(|| m.keyword.clone());
+            let label = labels
+                .get(&m.line)
+                .cloned()
+                .unwrap_or_else(|| m.keyword.clone());
             json!([m.keyword, m.line, m.first, m.last, label])
         })
         .collect();

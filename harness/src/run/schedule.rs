@@ -171,9 +171,8 @@ pub fn run_plan(plan: &Plan, progress: Rc<dyn Progress>) -> Summary {
 }
 
 fn summarise(plan: &Plan, progress: Rc<dyn Progress>) -> Summary {
-    let stopped = |message: String| {
-        Summary::stopped(vec![Reason::new(ReasonKind::RunError, "", message)])
-    };
+    let stopped =
+        |message: String| Summary::stopped(vec![Reason::new(ReasonKind::RunError, "", message)]);
     if plan.options.update && plan.options.ci {
         return stopped(
             "--update is refused when CI=true: snapshots are never written in CI".into(),
