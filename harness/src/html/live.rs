@@ -1,19 +1,30 @@
 //! The live page `serve` answers on its admin port (`GET /ui`): the same timeline as the
 //! reports, fed by the admin API's event stream as records arrive, with the faults in force
 //! (each with a heal button) and the scenario clock. It asks only its own origin, at the paths
-//! the admin API serves.
+//! the admin API gives it (this module does not know `serve`).
 
 use serde_json::json;
-
-use crate::serve::admin::paths;
 
 use super::page::{Page, Reach};
 use super::timeline;
 
 const SCRIPT: &str = include_str!("live.js");
 
-/// The live page.
-pub fn render() -> String {
+/// The admin API's paths the page asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The event stream, JSON Lines, live.
+    pub events: &'static str,
+    /// The faults in force (`GET`), one healed by `DELETE {faults}/{target}`, all by `DELETE`.
+    pub faults: &'static str,
+    /// The clock.
+    pub clock: &'static str,
+    /// `POST {by}`: advance the clock.
+    pub advance: &'static str,
+}
+
+/// The live page, asking `endpoints`.
+pub fn render(endpoints: Endpoints) -> String {
     let body = "<section id=\"summary\"><p id=\"status\" class=\"verdict info\" data-state=\"connecting\">… connecting to the event stream</p>\
 <dl id=\"counts\" class=\"counts\"><div><dt>events</dt><dd data-count=\"events\">0</dd></div><div><dt>scenario clock</dt><dd data-count=\"clock\">—</dd></div><div><dt>clock mode</dt><dd data-count=\"mode\">—</dd></div></dl></section>\
 <section id=\"faults\"><h2>Fault switchboard</h2><p id=\"fault-empty\">✓ No fault in force.</p><div class=\"scroll\"><table id=\"fault-table\" hidden><thead><tr><th scope=\"col\">target</th><th scope=\"col\">kind</th><th scope=\"col\">calls left</th><th scope=\"col\"></th></tr></thead><tbody></tbody></table></div>\
@@ -23,10 +34,10 @@ pub fn render() -> String {
     let data = json!({
         "kind": "live",
         "endpoints": {
-            "events": paths::EVENTS,
-            "faults": paths::FAULTS,
-            "clock": paths::CLOCK,
-            "advance": paths::CLOCK_ADVANCE,
+            "events": endpoints.events,
+            "faults": endpoints.faults,
+            "clock": endpoints.clock,
+            "advance": endpoints.advance,
         },
         "timelines": [timeline::data(&[], &[], &Default::default())],
         "catalog": timeline::catalog(),

@@ -268,6 +268,14 @@ fn what_a_run_says_is_escaped() {
             "</script>",
         ));
     let page = html::run_page::render(&Summary::of(1, vec![o], Gate::Partial, vec![]));
+    // The findings per rule (the view of a --connector-cmd run): every rule has its row.
+    let rows = attrs(&page, "tr data-rule", "data-findings");
+    let rules = connector_harness::check::conformance::Rule::ALL;
+    assert_eq!(rows.len(), rules.len());
+    assert_eq!(
+        attrs(&page, "tr data-rule=\"pkcs.values\"", "data-findings"),
+        ["1"]
+    );
     assert_eq!(
         page.matches("<script").count(),
         3,
