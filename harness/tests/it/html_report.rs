@@ -420,6 +420,16 @@ fn a_browser_draws_the_run_page() {
             "{name}: {tag}"
         );
     }
+    // Faults and clock advances are drawn where they ran, in words as well as symbols.
+    let drawn = |class: &str, words: &str| {
+        dom.split('<').any(|t| {
+            t.starts_with(&format!("div class=\"tl-step {class}\""))
+                && t.split_once('>')
+                    .is_some_and(|(_, text)| text.starts_with(words))
+        })
+    };
+    assert!(drawn("tl-fault", "⚡ fault "), "a fault on a timeline");
+    assert!(drawn("tl-advance", "⏩ advance +"), "a clock advance");
     let at = dom
         .find(&format!("id=\"scenario-{BROKEN}\""))
         .expect("the failing scenario");
