@@ -21,6 +21,7 @@
 //! assert_eq!(sink.records().len(), 1);
 //! ```
 
+pub mod assemble;
 pub mod check;
 pub mod cli;
 pub mod connector;

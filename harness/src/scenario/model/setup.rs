@@ -72,11 +72,11 @@ impl Default for CaSetup {
 }
 
 fn default_ca_name() -> String {
-    "TEST-ISSUING-CA".into()
+    crate::fixtures::CA_NAME.into()
 }
 
 fn default_templates() -> Vec<TemplateSetup> {
-    ["IntuneUser", "IntuneDevice"]
+    [crate::fixtures::USER_TEMPLATE, crate::fixtures::DEVICE_TEMPLATE]
         .iter()
         .map(|n| TemplateSetup {
             name: (*n).into(),
@@ -234,5 +234,5 @@ fn default_batch() -> u32 {
     100
 }
 fn default_scep_template() -> String {
-    "IntuneDevice".into()
+    crate::fixtures::DEVICE_TEMPLATE.into()
 }
