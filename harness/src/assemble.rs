@@ -122,9 +122,13 @@ pub async fn start_backends(
     let ca = FakeCa::start(ca_config(setup, listen), clock.clone(), rng.fork("ca"))
         .await
         .map_err(fake("CA"))?;
-    let intune = FakeIntune::start(intune_config(setup, listen), clock.clone(), rng.fork("intune"))
-        .await
-        .map_err(fake("Intune service"))?;
+    let intune = FakeIntune::start(
+        intune_config(setup, listen),
+        clock.clone(),
+        rng.fork("intune"),
+    )
+    .await
+    .map_err(fake("Intune service"))?;
     Ok(Backends { ca, intune })
 }
 
@@ -172,8 +176,12 @@ pub fn registration_store(
         .map_err(|e| AssembleError::Store(format!("its directory: {e}")))?;
     let signing = crate::pki::unb64(&intune.signing_certificate().certificate)
         .map_err(|e| AssembleError::Store(format!("the SCEP signing certificate: {e}")))?;
-    provision(dir.path(), &store_setup(&setup.registration, start)?, &signing)
-        .map_err(|e| AssembleError::Store(e.to_string()))?;
+    provision(
+        dir.path(),
+        &store_setup(&setup.registration, start)?,
+        &signing,
+    )
+    .map_err(|e| AssembleError::Store(e.to_string()))?;
     Ok(dir)
 }
 

@@ -21,8 +21,8 @@ use anyhow::{anyhow, bail, Context};
 use serde::{Deserialize, Serialize};
 
 use super::prepare::on_every_core;
-use crate::connector::env::{self, EventLog};
 use crate::assemble::{self, Backends, Listen};
+use crate::connector::env::{self, EventLog};
 use crate::connector::process::config_of;
 use crate::connector::{Bugs, Cause, Connector};
 use crate::contract::intune::admin::QueuePkcs;
@@ -195,12 +195,7 @@ async fn pipeline(
     let tally = Arc::new(Tally::default());
     let log: Arc<dyn EventLog> = tally.clone();
     let time: Arc<dyn env::Time> = Arc::new(clock.clone());
-    let connector = Connector::new(
-        config,
-        log,
-        time,
-    )
-    .with_pkcs_in_flight(in_flight);
+    let connector = Connector::new(config, log, time).with_pkcs_in_flight(in_flight);
     connector.start().await;
 
     let started = Instant::now();

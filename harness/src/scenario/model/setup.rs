@@ -76,16 +76,19 @@ fn default_ca_name() -> String {
 }
 
 fn default_templates() -> Vec<TemplateSetup> {
-    [crate::fixtures::USER_TEMPLATE, crate::fixtures::DEVICE_TEMPLATE]
-        .iter()
-        .map(|n| TemplateSetup {
-            name: (*n).into(),
-            validity: Span::days(365),
-            key_usage: None,
-            eku: None,
-            extensions: ExtensionsName::Override,
-        })
-        .collect()
+    [
+        crate::fixtures::USER_TEMPLATE,
+        crate::fixtures::DEVICE_TEMPLATE,
+    ]
+    .iter()
+    .map(|n| TemplateSetup {
+        name: (*n).into(),
+        validity: Span::days(365),
+        key_usage: None,
+        eku: None,
+        extensions: ExtensionsName::Override,
+    })
+    .collect()
 }
 
 /// A certificate template.
