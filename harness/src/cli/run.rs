@@ -43,6 +43,10 @@ pub struct RunArgs {
     /// Write a JSON report here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write one self-contained HTML report here: the verdict, the coverage matrix, each
+    /// scenario's timeline (docs/report.md).
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
     /// Run shard I of N (1-based), a deterministic split by name.
     #[arg(long)]
     pub shard: Option<Shard>,
@@ -108,6 +112,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             path,
             &(serde_json::to_string_pretty(&report::json(&summary))? + "\n"),
         )?;
+    }
+    if let Some(path) = &args.html {
+        crate::html::write(path, &crate::html::run_page::render(&summary))?;
     }
     print_summary(&summary);
     Ok(summary.exit_code())

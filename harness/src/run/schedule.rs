@@ -283,6 +283,7 @@ pub async fn run_many(
                 level: options.level,
                 causes: Vec::new(),
                 rerun: options.rerun.clone(),
+                steps: Vec::new(),
             },
         });
     }
