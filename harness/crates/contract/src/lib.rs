@@ -6,5 +6,7 @@
 //! serde, schemars and thiserror: no async runtime, no TLS, no C build. The fakes and the
 //! reference connector both depend on it and never on each other.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod catalog;
 pub mod contract;

@@ -5,6 +5,8 @@
 //! `HARNESS_REQUIRE_SHARED=1` and `HARNESS_REQUIRE_PEERS=1` (see `.ci/run`), which turn absence
 //! into a failure, so nothing silently stops being tested there.
 
+#![warn(missing_docs, unreachable_pub)]
+
 use std::path::PathBuf;
 
 /// Set by CI: a missing shared folder fails instead of skipping.

@@ -314,6 +314,7 @@ impl EventId {
         }
     }
 
+    /// The catalog event with this number, if any.
     pub fn from_id(id: u16) -> Option<EventId> {
         EVENTS.iter().find(|e| e.id == id).map(|e| e.event)
     }

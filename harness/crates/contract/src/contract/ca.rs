@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The fake CA's routes.
 pub mod ca_paths {
     /// `POST` [`super::IssueRequest`] → [`super::IssueResponse`].
     pub const ISSUE: &str = "/ca/issue";

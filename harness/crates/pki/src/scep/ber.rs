@@ -43,7 +43,7 @@ fn flattens(tag: &[u8]) -> Option<u8> {
 
 impl Tlv {
     /// Parses exactly one element filling `input`.
-    pub fn parse(input: &[u8]) -> Result<Tlv, ScepError> {
+    pub(crate) fn parse(input: &[u8]) -> Result<Tlv, ScepError> {
         let mut pos = 0;
         let tlv =
             parse_one(input, &mut pos, 0)?.ok_or_else(|| err("unexpected end-of-contents"))?;
@@ -57,12 +57,12 @@ impl Tlv {
     }
 
     /// Whether the constructed bit is set.
-    pub fn constructed(&self) -> bool {
+    pub(crate) fn constructed(&self) -> bool {
         matches!(self.body, Body::Cons(_))
     }
 
     /// The nested elements (empty for a primitive).
-    pub fn children(&self) -> &[Tlv] {
+    pub(crate) fn children(&self) -> &[Tlv] {
         match &self.body {
             Body::Cons(c) => c,
             Body::Prim(_) => &[],
@@ -70,7 +70,7 @@ impl Tlv {
     }
 
     /// Mutable nested elements (`None` for a primitive).
-    pub fn children_mut(&mut self) -> Option<&mut Vec<Tlv>> {
+    pub(crate) fn children_mut(&mut self) -> Option<&mut Vec<Tlv>> {
         match &mut self.body {
             Body::Cons(c) => Some(c),
             Body::Prim(_) => None,
@@ -79,7 +79,7 @@ impl Tlv {
 
     /// All primitive octets below this element, concatenated (the value of a constructed
     /// string).
-    pub fn octets(&self) -> Vec<u8> {
+    pub(crate) fn octets(&self) -> Vec<u8> {
         match &self.body {
             Body::Prim(p) => p.clone(),
             Body::Cons(c) => c.iter().flat_map(Tlv::octets).collect(),
@@ -87,14 +87,14 @@ impl Tlv {
     }
 
     /// DER encoding (definite, minimal lengths).
-    pub fn to_der(&self) -> Vec<u8> {
+    pub(crate) fn to_der(&self) -> Vec<u8> {
         let mut out = Vec::new();
         self.write(&mut out);
         out
     }
 
     /// DER encoding with the first identifier octet replaced (e.g. `[0]` → `SET`).
-    pub fn to_der_with_tag(&self, tag: u8) -> Vec<u8> {
+    pub(crate) fn to_der_with_tag(&self, tag: u8) -> Vec<u8> {
         let mut der = self.to_der();
         if let Some(first) = der.first_mut() {
             *first = tag;
