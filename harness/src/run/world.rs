@@ -1,5 +1,5 @@
-//! One scenario's world: the scenario clock and seed, the event sink, the three fakes on
-//! 127.0.0.1, the connector's registration store, and the connector under test wired to them
+//! One scenario's world: the scenario clock and seed, the event sink, the fakes on 127.0.0.1
+//! (CA, Intune, NDES, and the identity platform a SCEP gateway gets its tokens from), the connector's registration store, and the connector under test wired to them
 //! (and plugged into NDES as its policy module).
 
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::under_test::{self, Choice, Config, ConnectorUnderTest, Failure};
 use crate::event::Sink;
 use crate::fakes::ca::{CaConfig, CaKind, FakeCa};
+use crate::fakes::identity::{AppRegistration, FakeIdentity, IdentityConfig};
 use crate::fakes::intune::{FakeIntune, IntuneConfig};
 use crate::fakes::ndes::{FakeNdes, NdesConfig};
 use crate::provision::{provision, StoreCondition, StoreSetup};
@@ -29,6 +30,8 @@ pub struct World {
     pub intune: FakeIntune,
     /// Fake NDES.
     pub ndes: FakeNdes,
+    /// Fake identity platform (its tokens are checked only where a gateway is under test).
+    pub identity: FakeIdentity,
     /// The connector under test (the reference model or a vendor's process).
     pub connector: Arc<dyn ConnectorUnderTest>,
     /// The name the CA issues as.
@@ -91,6 +94,17 @@ impl World {
         let intune = FakeIntune::start(intune_config, clock.clone(), rng.fork("intune"))
             .await
             .map_err(err("fake Intune"))?;
+
+        let identity = FakeIdentity::start(
+            IdentityConfig::new(
+                &intune.tenant_id(),
+                AppRegistration::test_gateway(&mut rng.fork("identity.app")),
+            ),
+            clock.clone(),
+            rng.fork("identity"),
+        )
+        .await
+        .map_err(err("fake identity platform"))?;
 
         let c = &setup.connector;
         let store_dir = tempfile::Builder::new()
@@ -155,6 +169,7 @@ impl World {
             ca,
             intune,
             ndes,
+            identity,
             connector,
             ca_name: setup.ca.name.clone(),
             policy,
@@ -193,6 +208,7 @@ impl World {
         self.ndes.shutdown().await;
         self.intune.shutdown().await;
         self.ca.shutdown().await;
+        self.identity.shutdown().await;
         closed
     }
 }
