@@ -95,6 +95,12 @@ impl ScepProfile {
                 ));
             }
         }
+        if let Some(extra) = self.unexpected_san(csr, device, user) {
+            return Err((
+                E::SubjectAltNameMismatch,
+                format!("the request names {extra}, which the profile does not expect for this device and user"),
+            ));
+        }
         if let (Some(allowed), Some(asked)) = (&self.key_usage, &csr.key_usage) {
             let mut a = allowed.clone();
             let mut b = asked.clone();
@@ -146,6 +152,24 @@ impl ScepProfile {
             }
         }
         Ok(())
+    }
+}
+
+impl ScepProfile {
+    /// The first alternative name of `csr` the profile does not expect: one of a kind it does
+    /// not demand, or of a kind it demands naming someone other than `device` / `user` (another
+    /// user's UPN beside the right one, say).
+    fn unexpected_san<'c>(&self, csr: &'c Csr, device: &str, user: &str) -> Option<&'c San> {
+        let expected: Vec<San> = self
+            .sans
+            .iter()
+            .map(|kind| match kind {
+                SanKind::Upn => San::Upn(user.into()),
+                SanKind::Dns => San::Dns(device.into()),
+                SanKind::Email => San::Email(user.into()),
+            })
+            .collect();
+        csr.sans.iter().find(|s| !expected.contains(s))
     }
 }
 
