@@ -26,6 +26,7 @@ pub mod cli;
 pub mod connector;
 pub mod event;
 pub mod fakes;
+pub mod gateway;
 pub mod load;
 pub mod run;
 pub mod scenario;
