@@ -148,7 +148,7 @@ fn device_rules(calls: &[ScepCall], d: &DeviceResult, out: &mut Vec<GatewayFindi
             },
         );
     }
-    let Some(n) = by(ScepOp::SuccessNotification).last() else {
+    let Some(n) = by(ScepOp::SuccessNotification).next_back() else {
         find(
             GatewayRule::CertificateWithoutSuccessNotification,
             format!("certificate {thumbprint} was never notified"),

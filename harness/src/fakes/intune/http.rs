@@ -180,17 +180,17 @@ async fn service_answer(
     }
     let result = match (svc, op) {
         (Service::Pkcs, pkcs::DOWNLOAD) => {
-            parse::<pkcs::DownloadCaRequests>(&body, SHAPE_PKCS_DOWNLOAD)
+            parse::<pkcs::DownloadCaRequests>(body, SHAPE_PKCS_DOWNLOAD)
                 .and_then(|b| s.store().download_pkcs(&b.download_parameters))
                 .map(ok)
         }
         (Service::Pkcs, pkcs::UPLOAD) => {
-            parse::<pkcs::UploadCaRequestResults>(&body, SHAPE_PKCS_UPLOAD)
+            parse::<pkcs::UploadCaRequestResults>(body, SHAPE_PKCS_UPLOAD)
                 .and_then(|b| s.store().upload_pkcs(b.results))
                 .map(|()| ok(true))
         }
         (Service::Revocation, revocation::DOWNLOAD) => {
-            parse::<revocation::DownloadRevocationRequests>(&body, SHAPE_REVOCATION_DOWNLOAD)
+            parse::<revocation::DownloadRevocationRequests>(body, SHAPE_REVOCATION_DOWNLOAD)
                 .and_then(|b| s.store().download_revocations(&b.download_parameters))
                 .map(|value| {
                     ok(ODataValue {
@@ -200,7 +200,7 @@ async fn service_answer(
                 })
         }
         (Service::Revocation, revocation::UPLOAD) => {
-            parse::<revocation::UploadRevocationResults>(&body, SHAPE_REVOCATION_UPLOAD)
+            parse::<revocation::UploadRevocationResults>(body, SHAPE_REVOCATION_UPLOAD)
                 .and_then(|b| s.store().upload_revocations(b.results))
                 .map(|()| {
                     ok(ODataValue {
@@ -209,18 +209,18 @@ async fn service_answer(
                     })
                 })
         }
-        (Service::ScepValidation, scep::VALIDATE) => parse::<ValidateBody>(&body, SHAPE_VALIDATE)
+        (Service::ScepValidation, scep::VALIDATE) => parse::<ValidateBody>(body, SHAPE_VALIDATE)
             .map(|b| {
                 let v = s.validate(&b.request.transaction_id, &b.request.certificate_request);
                 ok(ScepResponse::new(v.code, v.description))
             }),
         (Service::ScepValidation, scep::SUCCESS_NOTIFICATION) => {
-            parse::<SuccessNotificationBody>(&body, SHAPE_SUCCESS)
+            parse::<SuccessNotificationBody>(body, SHAPE_SUCCESS)
                 .and_then(|b| s.notify(&b.notification.transaction_id, true, None))
                 .map(|()| ok(ScepResponse::new(ScepErrorCode::Success, "")))
         }
         (Service::ScepValidation, scep::FAILURE_NOTIFICATION) => {
-            parse::<FailureNotificationBody>(&body, SHAPE_FAILURE)
+            parse::<FailureNotificationBody>(body, SHAPE_FAILURE)
                 .and_then(|b| {
                     s.notify(
                         &b.notification.transaction_id,
@@ -231,8 +231,8 @@ async fn service_answer(
                 .map(|()| ok(ScepResponse::new(ScepErrorCode::Success, "")))
         }
         (Service::CertificateRegistration, crp::VERIFY_REQUEST) => s
-            .check_signing_cert(&headers)
-            .and_then(|()| parse::<crp::VerifyRequest>(&body, SHAPE_CRP_VERIFY))
+            .check_signing_cert(headers)
+            .and_then(|()| parse::<crp::VerifyRequest>(body, SHAPE_CRP_VERIFY))
             .map(|b| {
                 let v = s.validate(&b.transaction_id, &b.certificate_request);
                 let status = if v.code == ScepErrorCode::Success {
@@ -251,8 +251,8 @@ async fn service_answer(
                 (status, Json(answer)).into_response()
             }),
         (Service::CertificateRegistration, crp::NOTIFY) => s
-            .check_signing_cert(&headers)
-            .and_then(|()| parse::<crp::Notify>(&body, SHAPE_CRP_NOTIFY))
+            .check_signing_cert(headers)
+            .and_then(|()| parse::<crp::Notify>(body, SHAPE_CRP_NOTIFY))
             .and_then(|b| match &b.outcome {
                 NotifyOutcome::Success { .. } => s.notify(&b.transaction_id, true, None),
                 NotifyOutcome::Failure {
@@ -261,7 +261,7 @@ async fn service_answer(
             })
             .map(|()| StatusCode::NO_CONTENT.into_response()),
         (Service::ConnectorRegistration, registration::CHECKIN) => {
-            parse::<Checkin>(&body, SHAPE_CHECKIN).map(|_| {
+            parse::<Checkin>(body, SHAPE_CHECKIN).map(|_| {
                 ok(ODataValue {
                     context: None,
                     value: true,
@@ -269,13 +269,13 @@ async fn service_answer(
             })
         }
         (Service::ConnectorRegistration, registration::RENEW) => {
-            match parse::<RenewRequest>(&body, SHAPE_RENEW) {
+            match parse::<RenewRequest>(body, SHAPE_RENEW) {
                 Ok(b) => s.clone().renew(b).await.map(ok),
                 Err(e) => Err(e),
             }
         }
         (Service::ConnectorRegistration, registration::SIGNING_CERTIFICATE) => {
-            parse::<SigningCertificateRequest>(&body, SHAPE_SIGNING)
+            parse::<SigningCertificateRequest>(body, SHAPE_SIGNING)
                 .map(|_| ok(s.signing_certificate()))
         }
         _ => Err(Refusal::new(
