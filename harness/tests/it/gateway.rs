@@ -474,8 +474,8 @@ async fn san_verdict(
 }
 
 /// A subject alternative name the challenge's profile does not expect — another user's UPN
-/// beside the right one, or any name under a profile that demands none — is refused with
-/// Microsoft's `SubjectAltNameMismatch`; the names the profile expects still pass.
+/// beside the right one or under a profile that demands none, another device's DNS name — is
+/// refused with Microsoft's `SubjectAltNameMismatch`; the device's and user's own names pass.
 #[tokio::test]
 async fn a_san_the_profile_does_not_expect_is_a_mismatch() -> Res {
     use connector_harness::csr::San;
@@ -489,9 +489,19 @@ async fn a_san_the_profile_does_not_expect_is_a_mismatch() -> Res {
         "another user's UPN beside the user's own"
     );
     assert_eq!(
-        san_verdict(&t, "SCEP-Upn", vec![bob(), San::Dns("phone-1".into())]).await?,
+        san_verdict(&t, "SCEP-Upn", vec![bob(), San::Dns("laptop-9".into())]).await?,
         "SubjectAltNameMismatch",
-        "a DNS name the profile does not ask for"
+        "another device's DNS name"
+    );
+    assert_eq!(
+        san_verdict(
+            &t,
+            "SCEP-Default",
+            vec![bob(), San::Dns("phone-1.contoso.test".into())]
+        )
+        .await?,
+        "Success",
+        "the device's own names are expected whatever the profile demands"
     );
     assert_eq!(
         san_verdict(&t, "SCEP-Default", vec![mallory()]).await?,
@@ -951,4 +961,29 @@ mod library {
             );
         }
     }
+}
+
+/// `connector-harness gateway`: the reference gateway passes a scenario (exit 0); with a bug
+/// the same scenario fails (exit 1) naming the rule; a bug name it does not know is bad input.
+#[test]
+fn the_gateway_command_judges_and_names_the_rule() {
+    let dir = crate::common::root().join("scenarios/gateway");
+    let dir = dir.to_str().expect("a UTF-8 path");
+    let (code, out, err) =
+        crate::common::harness(&["gateway", "--scenarios", dir, "--exact", "gateway-enroll"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("passed: gateway-enroll"), "{out}");
+    let (code, out, _) = crate::common::harness(&[
+        "gateway",
+        "--scenarios",
+        dir,
+        "--exact",
+        "gateway-enroll",
+        "--bug",
+        "reused-client-request-id",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("client_request_id_reused"), "{out}");
+    let (code, _, err) = crate::common::harness(&["gateway", "--bug", "no-such-bug"]);
+    assert_eq!(code, 2, "{err}");
 }

@@ -156,20 +156,23 @@ impl ScepProfile {
 }
 
 impl ScepProfile {
-    /// The first alternative name of `csr` the profile does not expect: one of a kind it does
-    /// not demand, or of a kind it demands naming someone other than `device` / `user` (another
-    /// user's UPN beside the right one, say).
+    /// The first alternative name of `csr` the profile does not expect: one naming someone
+    /// other than the challenge's `device` and `user` — another user's UPN or e-mail (beside
+    /// the right one, or under a profile that demands none), another device's DNS name. The
+    /// device's own names (its UPN and e-mail being its user's, its DNS name the device or a
+    /// name under it, `phone-1.contoso.test`) are expected whatever the profile demands.
     fn unexpected_san<'c>(&self, csr: &'c Csr, device: &str, user: &str) -> Option<&'c San> {
-        let expected: Vec<San> = self
-            .sans
-            .iter()
-            .map(|kind| match kind {
-                SanKind::Upn => San::Upn(user.into()),
-                SanKind::Dns => San::Dns(device.into()),
-                SanKind::Email => San::Email(user.into()),
-            })
-            .collect();
-        csr.sans.iter().find(|s| !expected.contains(s))
+        let own_dns = |d: &str| {
+            let d = d.to_ascii_lowercase();
+            let device = device.to_ascii_lowercase();
+            d == device
+                || d.strip_prefix(&device)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        };
+        csr.sans.iter().find(|s| match s {
+            San::Upn(u) | San::Email(u) => !u.eq_ignore_ascii_case(user),
+            San::Dns(d) => !own_dns(d),
+        })
     }
 }
 
