@@ -21,12 +21,14 @@
 //! assert_eq!(sink.records().len(), 1);
 //! ```
 
+pub mod assemble;
 pub mod check;
 pub mod cli;
 pub mod connector;
 pub mod event;
 pub mod fakes;
 pub mod gateway;
+pub mod html;
 pub mod load;
 pub mod run;
 pub mod scenario;

@@ -73,6 +73,10 @@ pub struct CheckArgs {
     /// Largest log read, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BYTES)]
     pub max_bytes: u64,
+    /// Also write the verdict as one self-contained HTML page here: findings, a summary per
+    /// area and the log's timeline (docs/report.md).
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
 }
 
 /// The file of the scenario called `name` in `dir`.
@@ -159,6 +163,15 @@ pub fn check(args: CheckArgs) -> anyhow::Result<u8> {
         &options,
     )
     .with_context(|| format!("cannot check {}", args.events.display()))?;
+    if let Some(path) = &args.html {
+        let page = crate::html::check_page::render(
+            &args.events,
+            args.scenario.as_deref(),
+            &log.legacy,
+            &crate::html::check_page::records(&args.events, args.format.format(), &options.scan),
+        );
+        crate::html::write(path, &page)?;
+    }
     if log.involves_unified() {
         return super::unified::print_log(&args, log);
     }

@@ -1,18 +1,18 @@
-//! `connector-harness run`: load the scenarios, select them, run them in parallel (each under
-//! guard: a panic or an overrun budget is a failure), check, and report (terminal summary,
-//! JUnit, JSON) with the coverage gate over the 48 catalog pairs. Every exit — a load error
-//! included — goes through one [`Summary`], so the reports always agree with the exit code.
+//! `connector-harness run`: turn the arguments into the scheduler's [`Plan`]
+//! ([`crate::run::schedule`] loads, selects and runs), then report its one [`Summary`]
+//! (terminal, JUnit, JSON) — so the reports always agree with the exit code.
 
+use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::rc::Rc;
 
 use anyhow::Context;
 
-use crate::run::verdict::{Gate, Reason, ReasonKind, Summary};
-use crate::run::{report, run_guarded, Level, Outcome, Rerun, RerunStart, RunOptions, Status};
-
-pub use crate::scenario::{load_all, Loaded};
+use crate::run::schedule::{self, Plan, Progress, Selection, Shard};
+use crate::run::under_test::Choice;
+use crate::run::verdict::{Gate, ReasonKind, Summary};
+use crate::run::{report, Level, Outcome, Rerun, RerunStart, RunOptions, Status};
 
 use super::style::{bold, green, red};
 
@@ -43,9 +43,13 @@ pub struct RunArgs {
     /// Write a JSON report here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write one self-contained HTML report here: the verdict, the coverage matrix, each
+    /// scenario's timeline (docs/report.md).
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
     /// Run shard I of N (1-based), a deterministic split by name.
-    #[arg(long, value_parser = parse_shard)]
-    pub shard: Option<(usize, usize)>,
+    #[arg(long)]
+    pub shard: Option<Shard>,
     /// Scenarios run at once (default: number of CPUs).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -93,68 +97,13 @@ impl RunArgs {
     }
 }
 
-fn parse_shard(s: &str) -> Result<(usize, usize), String> {
-    let (i, n) = s
-        .split_once('/')
-        .ok_or("write the shard as I/N, such as 2/3")?;
-    let i: usize = i
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{i}` is not a number"))?;
-    let n: usize = n
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{n}` is not a number"))?;
-    if n == 0 || i == 0 || i > n {
-        return Err(format!(
-            "shard {i}/{n} does not exist: I must be between 1 and N"
-        ));
-    }
-    Ok((i, n))
-}
-
-/// Whether `name` is selected by `filter` (substring, or glob when it has `*?[`).
-pub fn matches_filter(name: &str, filter: &str) -> bool {
-    if filter.contains(['*', '?', '[']) {
-        globset::Glob::new(filter)
-            .map(|g| g.compile_matcher().is_match(name))
-            .unwrap_or(false)
-    } else {
-        name.contains(filter)
-    }
-}
-
-/// The scenarios a run selects, in name order; `full` says whether that is all of them.
-pub fn select(all: Vec<Loaded>, args: &RunArgs) -> (Vec<Loaded>, bool) {
-    let total = all.len();
-    let mut chosen: Vec<Loaded> = all
-        .into_iter()
-        .filter(|l| {
-            args.filter
-                .as_deref()
-                .is_none_or(|f| matches_filter(&l.scenario.name, f))
-        })
-        .filter(|l| args.exact.is_empty() || args.exact.contains(&l.scenario.name))
-        .filter(|l| args.tag.is_empty() || l.scenario.tags.iter().any(|t| args.tag.contains(t)))
-        .collect();
-    chosen.sort_by(|a, b| a.scenario.name.cmp(&b.scenario.name));
-    if let Some((i, n)) = args.shard {
-        chosen = chosen
-            .into_iter()
-            .enumerate()
-            .filter(|(k, _)| k % n == i - 1)
-            .map(|(_, l)| l)
-            .collect();
-    }
-    let full = chosen.len() == total;
-    (chosen, full)
-}
-
 /// Runs `run`; returns the exit code. Both reports are written whatever happens after the
 /// arguments parse.
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
-    let mut summary = summarise(&args);
-    summary.level = args.level();
+    let summary = schedule::run_plan(&args.plan(), Rc::new(Terminal::new()));
+    if summary.coverage.is_none() {
+        print_stopped(&summary);
+    }
     if let Some(path) = &args.junit {
         write_file(path, &report::junit(&summary).context("rendering JUnit")?)?;
     }
@@ -164,112 +113,73 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             &(serde_json::to_string_pretty(&report::json(&summary))? + "\n"),
         )?;
     }
+    if let Some(path) = &args.html {
+        crate::html::write(path, &crate::html::run_page::render(&summary))?;
+    }
     print_summary(&summary);
     Ok(summary.exit_code())
 }
 
-fn summarise(args: &RunArgs) -> Summary {
-    let run_error = |message: String| {
-        eprintln!("{}", red(&format!("error: {message}")));
-        Summary::stopped(vec![Reason::new(ReasonKind::RunError, "", message)])
-    };
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    if args.update && ci {
-        return run_error(
-            "--update is refused when CI=true: snapshots are never written in CI".into(),
-        );
-    }
-    let all = match load_all(&args.scenarios) {
-        Ok(all) => all,
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{e}\n");
-            }
-            eprintln!(
-                "{} problem(s) with the scenario files; nothing ran",
-                errors.len()
-            );
-            return Summary::stopped(errors.iter().map(Reason::library).collect());
+impl RunArgs {
+    /// The scheduler's plan for these arguments.
+    pub fn plan(&self) -> Plan {
+        let level = self.level();
+        Plan {
+            scenarios: self.scenarios.clone(),
+            selection: self.selection(),
+            options: RunOptions {
+                snapshots: Some(self.snapshots.clone()),
+                update: self.update,
+                ci: schedule::ci_from_env(),
+                seed: self.seed,
+                check_determinism: self.check_determinism,
+                rerun: Rerun {
+                    start: rerun_of(&self.scenarios, &self.snapshots),
+                    connector_cmd: self.connector_cmd.clone(),
+                    level: self.verdict.map(|_| level),
+                },
+                level,
+                record: self.record.clone(),
+                connector: match &self.connector_cmd {
+                    Some(cmd) => Choice::Command(cmd.clone()),
+                    None => Choice::Reference,
+                },
+            },
+            jobs: self.jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            }),
+            coverage_gate: !self.no_coverage_gate,
         }
-    };
-    let unknown: Vec<&String> = args
-        .exact
-        .iter()
-        .filter(|n| !all.iter().any(|l| &l.scenario.name == *n))
-        .collect();
-    if !unknown.is_empty() {
-        return run_error(format!(
-            "--exact names no scenario in {}: {}",
-            args.scenarios.display(),
-            unknown
-                .iter()
-                .map(|n| n.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
     }
-    let names: Vec<String> = all.iter().map(|l| l.scenario.name.clone()).collect();
-    // Orphans matter only where snapshots are the verdict.
-    let orphans = match args.level() {
-        Level::Exact => match orphan_snapshots(&args.snapshots, &names) {
-            Ok(o) => o,
-            Err(e) => return run_error(format!("{e:#}")),
-        },
-        Level::Conformance => Vec::new(),
-    };
-    let (chosen, full) = select(all, args);
-    let selected = chosen.len();
-    if chosen.is_empty() {
-        return run_error("no scenario matches the filter, names, tags and shard given".into());
+
+    /// Which scenarios these arguments select.
+    pub fn selection(&self) -> Selection {
+        Selection {
+            filter: self.filter.clone(),
+            exact: self.exact.clone(),
+            tags: self.tag.clone(),
+            shard: self.shard,
+        }
     }
-    let options = RunOptions {
-        snapshots: Some(args.snapshots.clone()),
-        update: args.update,
-        ci,
-        seed: args.seed,
-        check_determinism: args.check_determinism,
-        rerun: Rerun {
-            start: rerun_of(&args.scenarios, &args.snapshots),
-            connector_cmd: args.connector_cmd.clone(),
-            level: args.verdict.map(|_| args.level()),
-        },
-        level: args.level(),
-        record: args.record.clone(),
-        connector: match &args.connector_cmd {
-            Some(cmd) => crate::run::under_test::Choice::Command(cmd.clone()),
-            None => crate::run::under_test::Choice::Reference,
-        },
-    };
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        })
-        .max(1);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return run_error(format!("cannot start the async runtime: {e}")),
-    };
-    // The guards run on this thread (a LocalSet), the scenarios on the runtime's workers: a
-    // scenario that hogs the workers cannot keep its guard from failing it.
-    let local = tokio::task::LocalSet::new();
-    let outcomes = local.block_on(&runtime, run_many(chosen, options, jobs));
-    drop(local);
-    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
-    let orphans = orphans.iter().map(|p| Reason::orphan_snapshot(p)).collect();
-    let gate = if args.no_coverage_gate {
-        Gate::Off
-    } else if full {
-        Gate::Applied
-    } else {
-        Gate::Partial
-    };
-    Summary::of(selected, outcomes, gate, orphans)
+}
+
+/// Why a run stopped before any scenario ran, on stderr (load errors with their locations).
+fn print_stopped(summary: &Summary) {
+    let mut load_errors = 0usize;
+    for r in &summary.reasons {
+        match r.kind {
+            ReasonKind::LoadError | ReasonKind::DuplicateName => {
+                load_errors += 1;
+                eprintln!("{}\n", r.message);
+            }
+            _ => eprintln!("{}", red(&format!("error: {}", r.message))),
+        }
+    }
+    if load_errors > 0 {
+        eprintln!("{load_errors} problem(s) with the scenario files; nothing ran");
+    }
 }
 
 fn print_summary(summary: &Summary) {
@@ -373,128 +283,60 @@ fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-fn orphan_snapshots(dir: &Path, names: &[String]) -> anyhow::Result<Vec<PathBuf>> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
-    let mut orphans = Vec::new();
-    for e in entries {
-        let path = e
-            .with_context(|| format!("reading {}", dir.display()))?
-            .path();
-        if path.extension().is_some_and(|x| x == "snap") {
-            let stem = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default();
-            if !names.iter().any(|n| n == stem) {
-                orphans.push(path);
-            }
+/// Progress on a terminal: a bar on an interactive stderr (failures printed above it), one
+/// line per scenario otherwise.
+struct Terminal {
+    bar: RefCell<Option<indicatif::ProgressBar>>,
+}
+
+impl Terminal {
+    fn new() -> Terminal {
+        Terminal {
+            bar: RefCell::new(None),
         }
     }
-    orphans.sort();
-    Ok(orphans)
 }
 
-/// Runs every chosen scenario, `jobs` at once, each under guard. Must run inside a `LocalSet`;
-/// returns exactly one outcome per chosen scenario, in name order.
-async fn run_many(chosen: Vec<Loaded>, options: RunOptions, jobs: usize) -> Vec<Outcome> {
-    let progress = progress_bar(chosen.len());
-    let gate = Arc::new(tokio::sync::Semaphore::new(jobs));
-    let options = Arc::new(options);
-    let mut tasks = Vec::new();
-    for loaded in chosen {
-        let gate = gate.clone();
-        let options = options.clone();
-        let progress = progress.clone();
-        let name = loaded.scenario.name.clone();
-        let file = loaded.file.clone();
-        let seed = options.seed.unwrap_or(loaded.scenario.seed);
-        let task = tokio::task::spawn_local(async move {
-            let _permit = gate.acquire_owned().await;
-            let outcome = run_guarded(Arc::new(loaded.scenario), loaded.file, options).await;
-            let line = format!(
-                "{} {} ({} ms, {} events)",
-                if outcome.status == Status::Passed {
-                    green("ok")
-                } else {
-                    red("FAILED")
-                },
-                outcome.name,
-                outcome.duration.as_millis(),
-                outcome.events.len()
-            );
-            match &progress {
-                Some(bar) => {
-                    if outcome.status == Status::Failed {
-                        bar.println(line);
-                    }
-                    bar.inc(1);
-                }
-                None => println!("{line}"),
-            }
-            outcome
-        });
-        tasks.push((name, file, seed, task));
+impl Progress for Terminal {
+    fn start(&self, scenarios: usize) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = indicatif::ProgressBar::new(scenarios as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} scenarios {elapsed}")
+        {
+            bar.set_style(style);
+        }
+        *self.bar.borrow_mut() = Some(bar);
     }
-    let mut outcomes = Vec::new();
-    for (name, file, seed, task) in tasks {
-        outcomes.push(match task.await {
-            Ok(o) => o,
-            // The guard itself failed: still one failed outcome for the scenario.
-            Err(e) => Outcome {
-                name,
-                file,
-                seed,
-                status: Status::Failed,
-                problems: vec![format!("the harness lost this scenario's run: {e}")],
-                diff: None,
-                duration: std::time::Duration::ZERO,
-                events: Vec::new(),
-                snapshot_written: false,
-                findings: Vec::new(),
-                level: options.level,
-                causes: Vec::new(),
-                rerun: options.rerun.clone(),
+
+    fn finished(&self, outcome: &Outcome) {
+        let line = format!(
+            "{} {} ({} ms, {} events)",
+            if outcome.status == Status::Passed {
+                green("ok")
+            } else {
+                red("FAILED")
             },
-        });
-    }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    outcomes.sort_by(|a, b| a.name.cmp(&b.name));
-    outcomes
-}
-
-fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} scenarios {elapsed}")
-    {
-        bar.set_style(style);
-    }
-    Some(bar)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_partition_the_set() {
-        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
-        assert!(parse_shard("0/3").is_err());
-        assert!(parse_shard("4/3").is_err());
-        assert!(parse_shard("x").is_err());
+            outcome.name,
+            outcome.duration.as_millis(),
+            outcome.events.len()
+        );
+        match &*self.bar.borrow() {
+            Some(bar) => {
+                if outcome.status == Status::Failed {
+                    bar.println(line);
+                }
+                bar.inc(1);
+            }
+            None => println!("{line}"),
+        }
     }
 
-    #[test]
-    fn filters_take_substrings_and_globs() {
-        assert!(matches_filter("pkcs-issue", "issue"));
-        assert!(matches_filter("pkcs-issue", "pkcs-*"));
-        assert!(!matches_filter("revoke", "pkcs-*"));
+    fn done(&self) {
+        if let Some(bar) = self.bar.borrow_mut().take() {
+            bar.finish_and_clear();
+        }
     }
 }

@@ -15,21 +15,23 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
 use serde::{Deserialize, Serialize};
 
 use super::prepare::on_every_core;
+use crate::assemble::{self, Backends, Listen};
 use crate::connector::env::{self, EventLog};
-use crate::connector::{Bugs, Cause, Connector, ConnectorConfig, RetryPolicy};
+use crate::connector::process::config_of;
+use crate::connector::{Bugs, Cause, Connector};
 use crate::contract::intune::admin::QueuePkcs;
 use crate::event::Details;
-use crate::fakes::ca::{CaConfig, FakeCa};
-use crate::fakes::intune::{FakeIntune, History, IntuneConfig};
 use crate::fixtures::{self, DEVICE_KEYS};
 use crate::pki::{b64, build_csr};
-use crate::sim::{Clock, DEFAULT_EPOCH};
+use crate::scenario::model::{ConnectorSetup, Setup};
+use crate::scenario::Span;
+use crate::sim::Clock;
 
 /// Most requests one run queues.
 pub const MAX_REQUESTS: usize = 1_000_000;
@@ -168,63 +170,32 @@ async fn pipeline(
     csrs: &[String],
     in_flight: usize,
 ) -> anyhow::Result<PkcsReport> {
-    let clock = Clock::new(DEFAULT_EPOCH);
+    let setup = Setup {
+        connector: ConnectorSetup {
+            timeout: Span::secs(10),
+            batch_size: BATCH,
+            ..ConnectorSetup::default()
+        },
+        ..Setup::default()
+    };
+    let start = assemble::start_time(&setup);
+    let clock = Clock::new(start);
     let rng = crate::sim::Rng::new(1);
-    let ca_config = CaConfig {
-        history: HISTORY,
-        ..CaConfig::default()
+    let listen = Listen {
+        history: Some(HISTORY),
+        ..Listen::default()
     };
-    let ca = FakeCa::start(ca_config.clone(), clock.clone(), rng.fork("ca"))
-        .await
-        .context("starting the fake CA")?;
-    let intune_config = IntuneConfig {
-        history: History {
-            calls: HISTORY,
-            uploads: HISTORY,
-            ..History::default()
-        },
-        ..IntuneConfig::default()
-    };
-    let intune = FakeIntune::start(intune_config, clock.clone(), rng.fork("intune"))
-        .await
-        .context("starting the fake Intune service")?;
-    let day = time::Duration::days(1);
-    let store = tempfile::tempdir().context("the registration store directory")?;
-    let signing = crate::pki::unb64(&intune.signing_certificate().certificate)?;
-    crate::provision::provision(
-        store.path(),
-        &crate::provision::StoreSetup {
-            condition: crate::provision::StoreCondition::Present,
-            not_before: DEFAULT_EPOCH - day,
-            not_after: DEFAULT_EPOCH + day * 365,
-            signing_certificate: true,
-            crp_encryption_certificate: true,
-        },
-        &signing,
-    )?;
+    let backends = assemble::start_backends(&setup, &listen, &clock, &rng).await?;
+    let store = assemble::registration_store(&setup, &backends.intune, start)?;
+    let config = config_of(
+        &assemble::connector_config(&setup, &backends, store.path()),
+        Bugs::default(),
+    );
+    let Backends { ca, intune } = backends;
     let tally = Arc::new(Tally::default());
     let log: Arc<dyn EventLog> = tally.clone();
     let time: Arc<dyn env::Time> = Arc::new(clock.clone());
-    let connector = Connector::new(
-        ConnectorConfig {
-            discovery_url: intune.discovery_url(),
-            store_dir: store.path().to_path_buf(),
-            ca_url: ca.url().to_string(),
-            ca_name: ca_config.name.clone(),
-            retry: RetryPolicy {
-                timeout: Duration::from_secs(10),
-                ..RetryPolicy::default()
-            },
-            renewal_window: day * 30,
-            batch_size: BATCH,
-            ra_certificate: false,
-            scep_template: "IntuneDevice".into(),
-            bugs: Bugs::default(),
-        },
-        log,
-        time,
-    )
-    .with_pkcs_in_flight(in_flight);
+    let connector = Connector::new(config, log, time).with_pkcs_in_flight(in_flight);
     connector.start().await;
 
     let started = Instant::now();
@@ -242,8 +213,8 @@ async fn pipeline(
                 .queue_pkcs(QueuePkcs {
                     device_id: format!("pkcs-device-{k:07}"),
                     user_id: format!("pkcs-user-{k:07}"),
-                    template_name: "IntuneUser".into(),
-                    ca_name: ca_config.name.clone(),
+                    template_name: crate::fixtures::USER_TEMPLATE.into(),
+                    ca_name: setup.ca.name.clone(),
                     certificate_request: csrs[k].clone(),
                     request_id: None,
                 })

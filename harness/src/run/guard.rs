@@ -93,6 +93,7 @@ pub async fn run_guarded(
         level: options.level,
         causes: Vec::new(),
         rerun: options.rerun.clone(),
+        steps: Vec::new(),
     }
 }
 

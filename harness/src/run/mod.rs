@@ -11,6 +11,7 @@ pub mod dialect_snapshot;
 pub mod guard;
 pub mod observed;
 pub mod report;
+pub mod schedule;
 pub mod snapshot;
 pub mod steps;
 pub mod translate;
@@ -183,6 +184,9 @@ pub struct Outcome {
     pub causes: Vec<String>,
     /// How the rerun command starts.
     pub rerun: Rerun,
+    /// Each step carried out (or begun), with the events it wrote: where the HTML report
+    /// draws faults and clock advances on the timeline.
+    pub steps: Vec<conformance::StepMark>,
 }
 
 impl Outcome {
@@ -381,6 +385,11 @@ pub async fn run_recorded(
         snapshot_written,
         causes: first.causes,
         rerun: options.rerun.clone(),
+        steps: first
+            .recorded
+            .as_ref()
+            .map(|r| r.world.steps.clone())
+            .unwrap_or_default(),
     };
     (outcome, first.recorded)
 }

@@ -249,6 +249,7 @@ mod tests {
             level: Default::default(),
             causes: Vec::new(),
             rerun: Default::default(),
+            steps: Vec::new(),
         }
     }
 

@@ -1,20 +1,19 @@
 //! One scenario's world: the scenario clock and seed, the event sink, the fakes on 127.0.0.1
-//! (CA, Intune, NDES, and the identity platform a SCEP gateway gets its tokens from), the connector's registration store, and the connector under test wired to them
-//! (and plugged into NDES as its policy module).
+//! (CA, Intune, NDES, and the identity platform a SCEP gateway gets its tokens from), the
+//! connector's registration store, and the connector under test wired to them
+//! (and plugged into NDES as its policy module) — put together by [`crate::assemble`].
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
-use super::under_test::{self, Choice, Config, ConnectorUnderTest, Failure};
+use super::under_test::{self, Choice, ConnectorUnderTest, Failure};
+use crate::assemble::{self, AssembleError, Listen};
 use crate::event::Sink;
-use crate::fakes::ca::{CaConfig, CaKind, FakeCa};
+use crate::fakes::ca::FakeCa;
 use crate::fakes::identity::{AppRegistration, FakeIdentity, IdentityConfig};
-use crate::fakes::intune::{FakeIntune, IntuneConfig};
-use crate::fakes::ndes::{FakeNdes, NdesConfig};
-use crate::provision::{provision, StoreCondition, StoreSetup};
-use crate::scenario::model::{CaKindSetup, Presence, Scenario};
-use crate::sim::{Clock, Rng, DEFAULT_EPOCH};
+use crate::fakes::intune::FakeIntune;
+use crate::fakes::ndes::FakeNdes;
+use crate::scenario::model::{Presence, Scenario};
+use crate::sim::{Clock, Rng};
 
 /// Everything a scenario runs against.
 pub struct World {
@@ -57,94 +56,36 @@ impl World {
         choice: &Choice,
     ) -> Result<World, SetupError> {
         let setup = &scenario.setup;
-        let start = setup.start_time.map(|t| t.0).unwrap_or(DEFAULT_EPOCH);
+        let start = assemble::start_time(setup);
         let clock = Clock::new(start);
         let rng = Rng::new(seed);
         let sink = Sink::new(clock.clone());
-        let err = |what: &'static str| {
-            move |e: crate::fakes::FakeError| SetupError(format!("{what}: {e}"))
-        };
-
-        let ca_config = CaConfig {
-            kind: match setup.ca.kind {
-                CaKindSetup::Microsoft => CaKind::Microsoft,
-                CaKindSetup::Digicert => CaKind::DigiCert,
-            },
-            name: setup.ca.name.clone(),
-            templates: setup
-                .ca
-                .templates
-                .iter()
-                .map(super::translate::template)
-                .collect(),
-            ..CaConfig::default()
-        };
-        let ca = FakeCa::start(ca_config, clock.clone(), rng.fork("ca"))
+        let setup_error = |e: AssembleError| SetupError(e.to_string());
+        let listen = Listen::default();
+        let backends = assemble::start_backends(setup, &listen, &clock, &rng)
             .await
-            .map_err(err("fake CA"))?;
-        let intune_config = IntuneConfig {
-            profiles: setup
-                .intune
-                .profiles
-                .iter()
-                .map(super::translate::profile)
-                .collect(),
-            ..IntuneConfig::default()
-        };
-        let intune = FakeIntune::start(intune_config, clock.clone(), rng.fork("intune"))
-            .await
-            .map_err(err("fake Intune"))?;
-
+            .map_err(setup_error)?;
         let identity = FakeIdentity::start(
             IdentityConfig::new(
-                &intune.tenant_id(),
+                &backends.intune.tenant_id(),
                 AppRegistration::test_gateway(&mut rng.fork("identity.app")),
             ),
             clock.clone(),
             rng.fork("identity"),
         )
         .await
-        .map_err(err("fake identity platform"))?;
-
-        let c = &setup.connector;
-        let store_dir = tempfile::Builder::new()
-            .prefix("connector-store-")
-            .tempdir()
-            .map_err(|e| SetupError(format!("registration store directory: {e}")))?;
-        let signing = crate::pki::unb64(&intune.signing_certificate().certificate)
-            .map_err(|e| SetupError(format!("signing certificate: {e}")))?;
-        provision(store_dir.path(), &store_setup(scenario, start)?, &signing)
-            .map_err(|e| SetupError(e.to_string()))?;
-        let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let config = Config {
-            discovery_url: intune.discovery_url(),
-            store_dir: store_dir.path().display().to_string(),
-            ca_url: ca.url().to_string(),
-            ca_name: setup.ca.name.clone(),
-            timeout_ms: millis(c.timeout.get()),
-            retries: c.retries,
-            backoff_ms: millis(c.backoff.get()),
-            renewal_window_ms: millis(c.renewal_window.get()),
-            batch_size: c.batch_size.max(1),
-            ra_certificate: c
-                .ra_certificate
-                .unwrap_or(setup.ca.kind == CaKindSetup::Digicert),
-            scep_template: c.scep_template.clone(),
-        };
+        .map_err(|e| SetupError(format!("starting the fake identity platform: {e}")))?;
+        let store_dir =
+            assemble::registration_store(setup, &backends.intune, start).map_err(setup_error)?;
+        let config = assemble::connector_config(setup, &backends, store_dir.path());
         let connector = under_test::launch(choice, config, &clock, &sink)
             .await
             .map_err(|e| SetupError(e.to_string()))?;
-        let ndes_config = NdesConfig {
-            ca_url: ca.url().to_string(),
-            ca_name: setup.ca.name.clone(),
-            timeout: c.timeout.get(),
-            capabilities: setup.ndes.capabilities,
-            ..NdesConfig::default()
-        };
         let policy = super::observed::Observed::new(connector.policy());
-        let ndes = FakeNdes::start(ndes_config, policy.clone(), rng.fork("ndes"))
+        let ndes = assemble::start_ndes(setup, &listen, &backends.ca, policy.clone(), &rng)
             .await
-            .map_err(|e| SetupError(format!("fake NDES: {e}")))?;
+            .map_err(setup_error)?;
+        let c = &setup.connector;
         // A device waits long enough for NDES to exhaust the connector's own retries. (The
         // loader caps both; saturating keeps that true for any caller.)
         let patience = c
@@ -166,8 +107,8 @@ impl World {
             clock,
             rng,
             sink,
-            ca,
-            intune,
+            ca: backends.ca,
+            intune: backends.intune,
             ndes,
             identity,
             connector,
@@ -211,31 +152,4 @@ impl World {
         self.identity.shutdown().await;
         closed
     }
-}
-
-fn store_setup(scenario: &Scenario, start: OffsetDateTime) -> Result<StoreSetup, SetupError> {
-    let reg = &scenario.setup.registration;
-    let day = time::Duration::days(1);
-    let out_of_range = || {
-        SetupError(format!(
-            "registration certificate: its dates from start_time {} fall outside the calendar",
-            crate::sim::format_time(start)
-        ))
-    };
-    let left = match (reg.state, reg.expires_in) {
-        (_, Some(left)) => left.signed(),
-        (StoreCondition::NearExpiry, None) => day * 10,
-        (StoreCondition::Expired, None) => -day,
-        _ => day * 365,
-    };
-    let not_after = start.checked_add(left).ok_or_else(out_of_range)?;
-    let year_before = not_after.checked_sub(day * 365).ok_or_else(out_of_range)?;
-    let not_before = year_before.min(start.checked_sub(day).ok_or_else(out_of_range)?);
-    Ok(StoreSetup {
-        condition: reg.state,
-        not_before,
-        not_after,
-        signing_certificate: reg.signing_certificate == Presence::Present,
-        crp_encryption_certificate: reg.crp_encryption_certificate == Presence::Present,
-    })
 }

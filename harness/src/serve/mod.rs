@@ -34,14 +34,16 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::connector::RetryPolicy;
+use crate::assemble::{self, AssembleError, Backends, Listen};
 use crate::contract::intune::admin as intune_admin;
 use crate::event::Sink;
-use crate::fakes::ca::{CaConfig, FakeCa};
-use crate::fakes::intune::{FakeIntune, History, IntuneConfig};
-use crate::fakes::ndes::{FakeNdes, NdesConfig};
+use crate::fakes::ca::FakeCa;
+use crate::fakes::intune::FakeIntune;
+use crate::fakes::ndes::FakeNdes;
 use crate::fakes::server::{Incidents, Limits, Server};
-use crate::run::under_test::{self, Choice, Config, ConnectorUnderTest, Failure};
+use crate::run::under_test::{self, Choice, ConnectorUnderTest, Failure};
+use crate::scenario::model::{ConnectorSetup, NdesSetup, Setup};
+use crate::scenario::Span;
 use crate::scep::Capabilities;
 use crate::sim::{Clock, Rng};
 use clock::{ClockControl, ClockMode};
@@ -140,6 +142,9 @@ pub enum ServeError {
     /// The connector under test did not start.
     #[error("{0}")]
     Connector(#[from] Failure),
+    /// The fakes or the registration store could not be put together.
+    #[error("{0}")]
+    World(#[from] AssembleError),
     /// A file could not be written.
     #[error("{what}: {source}")]
     Io {
@@ -293,66 +298,20 @@ impl Serve {
                 }),
             )?,
         );
-        let h = opts.history;
-        let ca_config = CaConfig {
+        let setup = setup(&opts);
+        let listen = Listen {
             bind: opts.bind,
             tls: server_tls.clone(),
-            history: h,
-            ..CaConfig::default()
+            history: Some(opts.history),
         };
-        let ca_name = ca_config.name.clone();
-        let ca = FakeCa::start(ca_config, clock.clone(), rng.fork("ca"))
-            .await
-            .map_err(|e| ServeError::Fake {
-                what: "CA",
-                why: e.to_string(),
-            })?;
-        let intune = FakeIntune::start(
-            IntuneConfig {
-                bind: opts.bind,
-                tls: server_tls.clone(),
-                history: History {
-                    calls: h,
-                    uploads: h,
-                    challenges: h,
-                    transactions: h,
-                },
-                ..IntuneConfig::default()
-            },
-            clock.clone(),
-            rng.fork("intune"),
-        )
-        .await
-        .map_err(|e| ServeError::Fake {
-            what: "Intune service",
-            why: e.to_string(),
-        })?;
-        let store_dir = tempfile::Builder::new()
-            .prefix("connector-store-")
-            .tempdir()
-            .map_err(io("creating the registration store directory"))?;
-        let config = connector_config(&ca, &intune, &store_dir, opts.start)?;
+        let backends = assemble::start_backends(&setup, &listen, &clock, &rng).await?;
+        let store_dir = assemble::registration_store(&setup, &backends.intune, opts.start)?;
+        let config = assemble::connector_config(&setup, &backends, store_dir.path());
         let connector = under_test::launch(&opts.connector, config, &clock, &sink).await?;
         connector.start().await?;
-        let ndes = FakeNdes::start(
-            NdesConfig {
-                bind: opts.bind,
-                ca_url: ca.url().to_string(),
-                ca_name,
-                timeout: Duration::from_secs(5),
-                tls: server_tls.clone(),
-                history: h,
-                capabilities: opts.capabilities,
-                ..NdesConfig::default()
-            },
-            connector.policy(),
-            rng.fork("ndes"),
-        )
-        .await
-        .map_err(|e| ServeError::Fake {
-            what: "NDES",
-            why: e.to_string(),
-        })?;
+        let ndes =
+            assemble::start_ndes(&setup, &listen, &backends.ca, connector.policy(), &rng).await?;
+        let Backends { ca, intune } = backends;
 
         let scheme = if tls.is_some() { "https" } else { "http" };
         let (stop_tx, stop) = watch::channel(false);
@@ -484,43 +443,23 @@ fn intune_addr(intune: &FakeIntune) -> Result<SocketAddr, ServeError> {
         })
 }
 
-/// The connector's configuration: the fakes' in-process (plain HTTP) URLs, a registration
-/// store with a certificate valid a day before `start` to a year after.
-fn connector_config(
-    ca: &FakeCa,
-    intune: &FakeIntune,
-    store_dir: &tempfile::TempDir,
-    start: OffsetDateTime,
-) -> Result<Config, ServeError> {
-    let day = time::Duration::days(1);
-    let signing = crate::pki::unb64(&intune.signing_certificate().certificate)
-        .map_err(|e| ServeError::Option(format!("the SCEP signing certificate: {e}")))?;
-    crate::provision::provision(
-        store_dir.path(),
-        &crate::provision::StoreSetup {
-            condition: crate::provision::StoreCondition::Present,
-            not_before: start.saturating_sub(day),
-            not_after: start.saturating_add(day * 365),
-            signing_certificate: true,
-            crp_encryption_certificate: true,
+/// How long the connector (and NDES, calling the CA) waits for an answer in `serve`: longer
+/// than a scenario's default, for a person stepping through by hand.
+pub const SERVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The world `serve` runs: the scenario language's defaults, with [`SERVE_TIMEOUT`] and what
+/// `opts` says NDES advertises.
+fn setup(opts: &ServeOptions) -> Setup {
+    Setup {
+        connector: ConnectorSetup {
+            timeout: Span(SERVE_TIMEOUT),
+            ..ConnectorSetup::default()
         },
-        &signing,
-    )
-    .map_err(|e| ServeError::Option(format!("provisioning the registration store: {e}")))?;
-    let retry = RetryPolicy::default();
-    Ok(Config {
-        discovery_url: intune.discovery_url(),
-        store_dir: store_dir.path().display().to_string(),
-        ca_url: ca.url().to_string(),
-        ca_name: CaConfig::default().name,
-        timeout_ms: 5_000,
-        retries: retry.retries,
-        backoff_ms: u64::try_from(retry.backoff.as_millis()).unwrap_or(u64::MAX),
-        renewal_window_ms: 30 * 86_400_000,
-        batch_size: 100,
-        ra_certificate: false,
-        scep_template: "IntuneDevice".into(),
-    })
+        ndes: NdesSetup {
+            capabilities: opts.capabilities,
+        },
+        ..Setup::default()
+    }
 }
 
 /// Moves events from the sink to the file every 50 ms until serve stops; a failed write is

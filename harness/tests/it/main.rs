@@ -23,6 +23,7 @@ mod fakes_ca;
 mod fakes_intune;
 mod fuzz_regressions;
 mod gateway;
+mod html_report;
 mod limits;
 mod load_scep;
 mod ndes;

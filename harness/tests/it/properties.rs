@@ -5,7 +5,8 @@
 //! `target/proptest-scenarios/<name>.yaml` with the command that reruns it.
 //!
 //! `PROPTEST_CASES` sets the number of worlds (12 by default; `.ci/run` asks for 1,000),
-//! `PROPTEST_RNG_SEED` repeats a generation, and `PROPS_FORCE_FAILURE=1` adds an invariant no
+//! `PROPS_LANES` how many generators draw them at once (4), `PROPTEST_RNG_SEED` with the same
+//! lane count repeats a generation, and `PROPS_FORCE_FAILURE=1` adds an invariant no
 //! world keeps, to see the failure path; `PROPS_TRACE=1` prints each world's time. Run with `--nocapture` to see the case count and the
 //! faults the worlds injected.
 
@@ -32,15 +33,17 @@ fn random_worlds_keep_their_invariants() {
     let cases = props::cases();
     let seed = props::rng_seed();
     let started = Instant::now();
-    let result = props::explore(
+    let lanes = props::lanes();
+    let result = props::explore_lanes(
         &lab,
         &props::Search::new(cases, seed),
+        lanes,
         &props::default_out_dir(),
     );
     let elapsed = started.elapsed();
     let stats = lab.stats.lock().expect("stats");
     println!("{}", props::summary(&stats, elapsed));
-    println!("generator seed: PROPTEST_RNG_SEED={seed}");
+    println!("generator seed: PROPTEST_RNG_SEED={seed} PROPS_LANES={lanes}");
     if let Err(failure) = result {
         panic!("{}", failure.message);
     }

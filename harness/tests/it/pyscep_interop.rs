@@ -8,25 +8,15 @@
 //! Needs a Python with PyScep (`$HARNESS_PYTHON`; `.ci/run` builds a venv); skips with a notice
 //! without one, fails under `HARNESS_REQUIRE_PEERS`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use connector_harness::catalog::Detail;
 use harness_test_support::{peer, python_peer};
 
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::common::root;
+use crate::serve_support::{runtime, Admin, Process};
 
 fn wait(mut child: Child, what: &str) -> Output {
     let started = Instant::now();
@@ -74,66 +64,22 @@ fn pyscep(
     (verdict, stderr)
 }
 
-fn mint(runtime: &tokio::runtime::Runtime, url: &str) -> String {
-    let minted: serde_json::Value = runtime.block_on(async {
-        reqwest::Client::new()
-            .post(url)
-            .json(&serde_json::json!({"deviceId": "device-1", "userId": "user-1"}))
-            .send()
-            .await
-            .expect("mint call")
-            .json()
-            .await
-            .expect("minted challenge")
-    });
-    minted["challenge"]
-        .as_str()
-        .expect("a challenge")
-        .to_string()
-}
-
 #[test]
 fn pyscep_enrolls_a_sha1_request_with_names_and_usages() {
     let Some(python) = python_peer("scep") else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let urls_file = tmp.path().join("urls.json");
     let events = tmp.path().join("events.jsonl");
-    let mut serve = Serve(
-        Command::new(env!("CARGO_BIN_EXE_connector-harness"))
-            .args(["serve", "--urls-file"])
-            .arg(&urls_file)
-            .arg("--events")
-            .arg(&events)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts"),
-    );
-    let started = Instant::now();
-    let urls: serde_json::Value = loop {
-        if let Ok(v) = std::fs::read_to_string(&urls_file)
-            .map_err(|_| ())
-            .and_then(|t| serde_json::from_str(&t).map_err(|_| ()))
-        {
-            break v;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "serve wrote no URLs within 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let ndes = urls["ndes"].as_str().unwrap().to_string();
-    let mint_url = urls["mint_challenge"].as_str().unwrap().to_string();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let mut serve = Process::spawn(&["--events", &events.display().to_string()]);
+    let urls = serve.urls();
+    let ndes = urls.ndes.clone();
+    let admin = Admin::new(&urls);
+    let runtime = runtime();
+    let mint = || runtime.block_on(admin.mint("device-1", 3600));
 
     let cert = tmp.path().join("cert.pem");
-    let (verdict, stderr) = pyscep(&python, &ndes, &mint(&runtime, &mint_url), 2048, &cert);
+    let (verdict, stderr) = pyscep(&python, &ndes, &mint(), 2048, &cert);
     assert_eq!(verdict["status"], "issued", "PyScep: {verdict} {stderr}");
     if let Some(openssl) = peer("openssl") {
         let verify = Command::new(&openssl)
@@ -178,21 +124,13 @@ fn pyscep_enrolls_a_sha1_request_with_names_and_usages() {
 
     // SCEP-Default demands 2048-bit keys: a 3072-bit request is refused, and says why.
     let refused = tmp.path().join("refused.pem");
-    let (verdict, stderr) = pyscep(&python, &ndes, &mint(&runtime, &mint_url), 3072, &refused);
+    let (verdict, stderr) = pyscep(&python, &ndes, &mint(), 3072, &refused);
     assert_eq!(verdict["status"], "failure", "PyScep: {verdict} {stderr}");
     assert!(!refused.exists());
 
-    let _ = Command::new("kill")
-        .args(["-INT", &serve.0.id().to_string()])
-        .status();
-    let started = Instant::now();
-    while serve.0.try_wait().ok().flatten().is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "serve did not stop on SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    serve.signal("INT");
+    let (code, stderr) = serve.wait();
+    assert_eq!(code, Some(0), "serve on SIGINT: {stderr}");
     let stream =
         connector_harness::event::from_jsonl(&std::fs::read_to_string(&events).unwrap()).unwrap();
     assert!(

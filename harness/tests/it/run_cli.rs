@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::Parser;
-use connector_harness::cli::run::{load_all, select};
 use connector_harness::cli::{Cli, Command as Sub};
+use connector_harness::run::schedule::select;
+use connector_harness::scenario::load_all;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -38,7 +39,7 @@ fn shards_together_select_every_scenario_once() {
         let Sub::Run(args) = cli.command else {
             panic!("parsed as run")
         };
-        let (chosen, full) = select(load_all(&dir).expect("loads"), &args);
+        let (chosen, full) = select(load_all(&dir).expect("loads"), &args.selection());
         assert!(
             !full && !chosen.is_empty(),
             "shard {shard} is a proper part"

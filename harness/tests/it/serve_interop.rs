@@ -4,24 +4,14 @@
 //! wrong challenge it gets a CertRep FAILURE. The reference connector, as NDES's policy module,
 //! logs the verification and the notification.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use harness_test_support::peer;
 
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::common::root;
+use crate::serve_support::{runtime, Admin, Process};
 
 fn scepclient(exe: &Path, url: &str, challenge: &str, dir: &Path) -> std::process::Output {
     let mut child = Command::new(exe)
@@ -63,51 +53,12 @@ fn scepclient_enrolls_through_serve() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let urls_file = tmp.path().join("urls.json");
     let events = tmp.path().join("events.jsonl");
-    let mut serve = Serve(
-        Command::new(env!("CARGO_BIN_EXE_connector-harness"))
-            .args(["serve", "--urls-file"])
-            .arg(&urls_file)
-            .arg("--events")
-            .arg(&events)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts"),
-    );
-    let started = Instant::now();
-    let urls: serde_json::Value = loop {
-        if let Ok(text) = std::fs::read_to_string(&urls_file) {
-            if let Ok(v) = serde_json::from_str(&text) {
-                break v;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "serve wrote no URLs within 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let ndes = urls["ndes"].as_str().unwrap().to_string();
-    let mint = urls["mint_challenge"].as_str().unwrap().to_string();
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let minted: serde_json::Value = runtime.block_on(async {
-        reqwest::Client::new()
-            .post(&mint)
-            .json(&serde_json::json!({"deviceId": "device-1", "userId": "user-1"}))
-            .send()
-            .await
-            .expect("mint call")
-            .json()
-            .await
-            .expect("minted challenge")
-    });
-    let challenge = minted["challenge"].as_str().unwrap();
+    let mut serve = Process::spawn(&["--events", &events.display().to_string()]);
+    let urls = serve.urls();
+    let ndes = urls.ndes.clone();
+    let challenge = runtime().block_on(Admin::new(&urls).mint("device-1", 3600));
+    let challenge = challenge.as_str();
 
     let good = tempfile::tempdir().unwrap();
     let out = scepclient(&scep, &ndes, challenge, good.path());
@@ -149,17 +100,9 @@ fn scepclient_enrolls_through_serve() {
     }
 
     // Stop serve with Ctrl-C (SIGINT) so it writes its event stream.
-    let _ = Command::new("kill")
-        .args(["-INT", &serve.0.id().to_string()])
-        .status();
-    let started = Instant::now();
-    while serve.0.try_wait().ok().flatten().is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "serve did not stop on SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    serve.signal("INT");
+    let (code, stderr) = serve.wait();
+    assert_eq!(code, Some(0), "serve on SIGINT: {stderr}");
     let stream =
         connector_harness::event::from_jsonl(&std::fs::read_to_string(&events).unwrap()).unwrap();
     let ids: Vec<u16> = stream.iter().map(|r| r.event.id()).collect();

@@ -1,4 +1,5 @@
-//! `cargo xtask bench [--quick] [--json PATH]`: performance figures from a release build.
+//! `cargo xtask bench [--quick] [--debug-build] [--json PATH]`: performance figures from a
+//! release build (or, `--debug-build`, the debug build the tests already made).
 //!
 //! (a) SCEP enrollments/s of our NDES (`serve`, minted challenges) and micromdm's
 //!     `scepserver` (2048-bit CA, static challenge) at concurrency 1, 4 and 16, runs
@@ -286,25 +287,29 @@ fn suite(bin: &Path, dir: &Path, root: &Path, runs: usize) -> Result<Value> {
     }))
 }
 
-/// Builds the release binary; its path.
-fn build(root: &Path) -> Result<PathBuf> {
-    crate::build_harness(root, true)
+/// Builds the binary measured (release unless `debug`); its path.
+fn build(root: &Path, debug: bool) -> Result<PathBuf> {
+    crate::build_harness(root, !debug)
 }
 
 /// Runs the bench; `args` are what follows `bench`.
 pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     let mut quick = false;
+    let mut debug = false;
     let mut json_out = root.join("target/bench/report.json");
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => quick = true,
+            "--debug-build" => debug = true,
             "--json" => json_out = PathBuf::from(it.next().context("--json needs a path")?),
-            other => bail!("unknown bench flag `{other}` (expected --quick, --json PATH)"),
+            other => {
+                bail!("unknown bench flag `{other}` (expected --quick, --debug-build, --json PATH)")
+            }
         }
     }
     let plan = if quick { &QUICK } else { &FULL };
-    let bin = build(root)?;
+    let bin = build(root, debug)?;
     let dir = root.join("target/bench/work");
     std::fs::create_dir_all(&dir)?;
     let started = Instant::now();
@@ -318,6 +323,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     let suite = suite(&bin, &dir, root, plan.suite_runs)?;
     let report = json!({
         "quick": quick,
+        "build": if debug { "debug" } else { "release" },
         "cores": cores(),
         "seconds": started.elapsed().as_secs_f64(),
         "scep": scep,

@@ -124,19 +124,25 @@ pub fn render(r: &Value) -> String {
         );
     }
     let s = &r["suite"];
+    let build = r["build"].as_str().unwrap_or("release");
     let _ = writeln!(
         o,
-        "\n== (d) scenario suite (`connector-harness run`, release)"
+        "\n== (d) scenario suite (`connector-harness run`, {build})"
     );
     let _ = writeln!(o, "wall {:.3} s (median of {:?}); {} scenarios, sum {:.0} ms; median scenario {:.1} ms; slowest {} {:.0} ms",
         f(&s["wall_seconds"]), s["wall_seconds_runs"].as_array().map(|v| v.len()).unwrap_or(0), s["scenarios"],
         f(&s["sum_of_scenario_ms"]), f(&s["median_scenario_ms"]), s["slowest"]["name"].as_str().unwrap_or(""), f(&s["slowest"]["ms"]));
     let _ = writeln!(
         o,
-        "\nbench took {:.1} s on {} cores{}",
+        "\nbench took {:.1} s on {} cores{}{}",
         f(&r["seconds"]),
         r["cores"],
-        if r["quick"] == true { " (--quick)" } else { "" }
+        if r["quick"] == true { " (--quick)" } else { "" },
+        if build == "debug" {
+            "; a debug build (dependencies optimised, the harness not): not comparable with a release run"
+        } else {
+            ""
+        }
     );
     o
 }

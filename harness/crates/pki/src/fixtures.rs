@@ -111,6 +111,14 @@ pub const CONNECTOR: Identity = identity!("connector");
 /// The DigiCert-style RA client-authentication certificate, issued by the issuing CA.
 pub const DIGICERT_RA: Identity = identity!("digicert-ra");
 
+/// The name the issuing CA goes by, as a connector configures it (a scenario's default).
+pub const CA_NAME: &str = "TEST-ISSUING-CA";
+/// The CA template PKCS user certificates are issued with (a scenario's default).
+pub const USER_TEMPLATE: &str = "IntuneUser";
+/// The CA template device certificates, SCEP ones included, are issued with (a scenario's
+/// default).
+pub const DEVICE_TEMPLATE: &str = "IntuneDevice";
+
 /// Device keys, reused round-robin by simulated devices (RSA key generation is too slow to do
 /// per device).
 pub const DEVICE_KEYS: [&str; 4] = [

@@ -169,10 +169,10 @@ impl Default for CaConfig {
         CaConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             kind: CaKind::Microsoft,
-            name: "TEST-ISSUING-CA".into(),
+            name: crate::fixtures::CA_NAME.into(),
             templates: vec![
-                Template::new("IntuneUser", 365),
-                Template::new("IntuneDevice", 365),
+                Template::new(crate::fixtures::USER_TEMPLATE, 365),
+                Template::new(crate::fixtures::DEVICE_TEMPLATE, 365),
             ],
             limits: Limits::default(),
             tls: None,

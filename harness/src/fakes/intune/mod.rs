@@ -535,10 +535,10 @@ impl FakeIntune {
         self.inner.state()
     }
 
-    /// Fuzzing entry point (`fuzz/`, not part of the API): forgets everything the service
+    /// Fuzzing entry point (`fuzz/`, feature `fuzzing`): forgets everything the service
     /// recorded, as if it had just been started with `config` and `rng` (the challenge key and
     /// the signing certificate stay), so every fuzz input starts from the same state.
-    #[doc(hidden)]
+    #[cfg(feature = "fuzzing")]
     pub fn fuzz_reset(&self, config: &IntuneConfig, rng: &Rng) {
         let tenant_id = config
             .tenant_id
@@ -549,9 +549,9 @@ impl FakeIntune {
         self.inner.switchboard.heal_all();
     }
 
-    /// Fuzzing entry point (`fuzz/`, not part of the API): one request through the service's
+    /// Fuzzing entry point (`fuzz/`, feature `fuzzing`): one request through the service's
     /// routes in-process, without a socket; answers the status and the body.
-    #[doc(hidden)]
+    #[cfg(feature = "fuzzing")]
     pub async fn fuzz_call(
         &self,
         method: &str,

@@ -72,20 +72,23 @@ impl Default for CaSetup {
 }
 
 fn default_ca_name() -> String {
-    "TEST-ISSUING-CA".into()
+    crate::fixtures::CA_NAME.into()
 }
 
 fn default_templates() -> Vec<TemplateSetup> {
-    ["IntuneUser", "IntuneDevice"]
-        .iter()
-        .map(|n| TemplateSetup {
-            name: (*n).into(),
-            validity: Span::days(365),
-            key_usage: None,
-            eku: None,
-            extensions: ExtensionsName::Override,
-        })
-        .collect()
+    [
+        crate::fixtures::USER_TEMPLATE,
+        crate::fixtures::DEVICE_TEMPLATE,
+    ]
+    .iter()
+    .map(|n| TemplateSetup {
+        name: (*n).into(),
+        validity: Span::days(365),
+        key_usage: None,
+        eku: None,
+        extensions: ExtensionsName::Override,
+    })
+    .collect()
 }
 
 /// A certificate template.
@@ -234,5 +237,5 @@ fn default_batch() -> u32 {
     100
 }
 fn default_scep_template() -> String {
-    "IntuneDevice".into()
+    crate::fixtures::DEVICE_TEMPLATE.into()
 }

@@ -100,7 +100,7 @@ pub struct QueuePkcs {
 }
 
 fn default_pkcs_template() -> String {
-    "IntuneUser".into()
+    crate::fixtures::USER_TEMPLATE.into()
 }
 
 fn one() -> u32 {

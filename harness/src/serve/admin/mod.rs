@@ -12,6 +12,7 @@ mod events;
 mod faults;
 mod history;
 mod requests;
+mod ui;
 
 use std::sync::Arc;
 
@@ -60,6 +61,8 @@ pub mod paths {
     pub const INCIDENTS: &str = "/incidents";
     /// `POST`: stop serve (the event file is flushed first).
     pub const SHUTDOWN: &str = "/shutdown";
+    /// `GET`: the live HTML page (timeline, faults, clock) for a browser.
+    pub const UI: &str = "/ui";
 }
 
 /// Every endpoint: method, path, what it does (served at [`paths::INDEX`]).
@@ -83,6 +86,7 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("GET", paths::EVENTS, "the event stream as JSON Lines from the first record, then live (?follow=false: up to now)"),
     ("GET", paths::INCIDENTS, "internal failures of the fakes (harness errors)"),
     ("POST", paths::SHUTDOWN, "stop serve; the event file is flushed first"),
+    ("GET", paths::UI, "the live page for a browser: the timeline as events arrive, the faults in force, the clock"),
 ];
 
 /// An admin API error: `{"error", "message", "valid"?}`.
@@ -171,6 +175,7 @@ pub(crate) fn router(world: Arc<World>) -> Router {
         .route(paths::EVENTS, get(events::stream))
         .route(paths::INCIDENTS, get(history::incidents))
         .route(paths::SHUTDOWN, post(shutdown))
+        .route(paths::UI, get(ui::page))
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
         .with_state(world)
