@@ -987,3 +987,61 @@ fn the_gateway_command_judges_and_names_the_rule() {
     let (code, _, err) = crate::common::harness(&["gateway", "--bug", "no-such-bug"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// A vendor's gateway started by the harness gets its configuration in a file and in
+/// `HARNESS_*` variables, and is stopped at the end. Here the "gateway" is a shell that records
+/// what it was given in front of another world's reference gateway (whose Intune never minted
+/// these devices' challenges, so they are refused — and nothing is found: no certificate, no
+/// call of this Intune's).
+#[tokio::test]
+async fn an_external_gateway_command_gets_its_configuration() -> Res {
+    use connector_harness::gateway::devices::{DevicePlan, Received};
+    use connector_harness::gateway::{GatewayUnderTest, GatewayWorld};
+    let front = GatewayWorld::start(1, &GatewayUnderTest::Reference(Default::default())).await?;
+    let dir = tempfile::tempdir()?;
+    let seen = dir.path().join("seen");
+    let command = format!(
+        "env | grep '^HARNESS_' | sort > '{0}.env'; cat \"$HARNESS_GATEWAY_CONFIG\" > '{0}.json'; exec sleep 60",
+        seen.display()
+    );
+    let w = GatewayWorld::start(
+        2,
+        &GatewayUnderTest::External {
+            scep_url: front.scep_url.clone(),
+            command: Some(command),
+        },
+    )
+    .await?;
+    let v = w
+        .run(&[DevicePlan::valid("phone-1", "bob@contoso.test")])
+        .await?;
+    assert!(v.findings.is_empty(), "{:#?}", v.findings);
+    assert_eq!(
+        v.devices[0].received,
+        Received::Failure(connector_harness::scep::FailInfo::BadRequest)
+    );
+    let mut env = String::new();
+    for _ in 0..100 {
+        env = std::fs::read_to_string(seen.with_extension("env")).unwrap_or_default();
+        if env.contains("HARNESS_TENANT_ID") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let c = w.config.clone();
+    for line in [
+        format!("HARNESS_TENANT_ID={}", c.tenant_id),
+        format!("HARNESS_CLIENT_ID={}", c.client_id),
+        format!("HARNESS_CLIENT_SECRET={}", c.client_secret),
+        format!("HARNESS_LOGIN_URL={}", c.login_url),
+        format!("HARNESS_GRAPH_URL={}", c.graph_url),
+    ] {
+        assert!(env.lines().any(|l| l == line), "{line} in\n{env}");
+    }
+    let file: connector_harness::gateway::config::GatewayConfig =
+        serde_json::from_str(&std::fs::read_to_string(seen.with_extension("json"))?)?;
+    assert_eq!(file, c);
+    w.shutdown().await;
+    front.shutdown().await;
+    Ok(())
+}
