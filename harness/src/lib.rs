@@ -27,6 +27,7 @@ pub mod cli;
 pub mod connector;
 pub mod event;
 pub mod fakes;
+pub mod gateway;
 pub mod html;
 pub mod load;
 pub mod run;

@@ -7,6 +7,7 @@ mod catalog;
 pub mod check;
 pub mod connector;
 pub mod explain;
+pub mod gateway;
 pub mod load;
 pub mod run;
 pub mod serve;
@@ -78,6 +79,10 @@ pub enum Command {
     /// Load-test a SCEP server: `load scep --url URL --devices N --concurrency C
     /// [--challenge S | --mint URL]` enrolls N devices and verifies every CertRep.
     Load(load::LoadArgs),
+    /// Run the gateway scenarios (scenarios/gateway/) against the reference SCEP gateway
+    /// (`--bug` switches on its faults) or yours (`--scep-url`, `--command`); see
+    /// docs/gateway.md.
+    Gateway(gateway::GatewayArgs),
     /// Regenerate the test PKI fixtures into DIR (normally via `cargo xtask gen-fixtures`).
     #[command(hide = true)]
     GenFixtures {
@@ -153,6 +158,7 @@ pub fn run(cli: Cli) -> u8 {
             }
         },
         Command::Load(args) => load::load(args),
+        Command::Gateway(args) => gateway::gateway(args),
         Command::Schema => {
             print!("{}", crate::scenario::schema());
             EXIT_OK

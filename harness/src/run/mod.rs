@@ -287,6 +287,7 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
         .into_iter()
         .chain(world.intune.incidents())
         .chain(world.ndes.incidents())
+        .chain(world.identity.incidents())
     {
         problems.push(format!("harness error: {incident}"));
     }

@@ -211,7 +211,7 @@ async fn run_step(
     Ok(())
 }
 
-fn fault_of(f: &FaultStep) -> Fault {
+pub(crate) fn fault_of(f: &FaultStep) -> Fault {
     let kind = match f.kind {
         KindName::Unavailable => FaultKind::Unavailable,
         KindName::Hang => FaultKind::Hang,
@@ -227,6 +227,8 @@ fn fault_of(f: &FaultStep) -> Fault {
             f.code
                 .unwrap_or(crate::contract::intune::ScepErrorCode::Unknown),
         ),
+        KindName::InvalidClient => FaultKind::InvalidClient,
+        KindName::ExpiredToken => FaultKind::ExpiredToken,
     };
     let scope = f.times.map(Scope::Times).unwrap_or(Scope::UntilHealed);
     Fault { kind, scope }
@@ -241,6 +243,7 @@ async fn inject(world: &World, f: &FaultStep) -> Result<(), crate::fakes::FakeEr
             world.ndes.switchboard().inject(op, fault);
             Ok(())
         }
+        FaultTarget::Identity(op) => world.identity.inject(op, fault).await,
     }
 }
 
@@ -255,10 +258,12 @@ async fn heal(world: &World, target: &str) -> Result<(), crate::fakes::FakeError
             world.ndes.switchboard().heal(op);
             Ok(())
         }
+        Ok(FaultTarget::Identity(op)) => world.identity.heal(op).await,
         // `all` (the loader admits nothing else).
         Err(_) => {
             world.intune.heal_all();
             world.ndes.switchboard().heal_all();
+            world.identity.heal_all().await?;
             world.ca.heal_all().await
         }
     }

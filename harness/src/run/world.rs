@@ -1,5 +1,6 @@
-//! One scenario's world: the scenario clock and seed, the event sink, the three fakes on
-//! 127.0.0.1, the connector's registration store, and the connector under test wired to them
+//! One scenario's world: the scenario clock and seed, the event sink, the fakes on 127.0.0.1
+//! (CA, Intune, NDES, and the identity platform a SCEP gateway gets its tokens from), the
+//! connector's registration store, and the connector under test wired to them
 //! (and plugged into NDES as its policy module) — put together by [`crate::assemble`].
 
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use super::under_test::{self, Choice, ConnectorUnderTest, Failure};
 use crate::assemble::{self, AssembleError, Listen};
 use crate::event::Sink;
 use crate::fakes::ca::FakeCa;
+use crate::fakes::identity::{AppRegistration, FakeIdentity, IdentityConfig};
 use crate::fakes::intune::FakeIntune;
 use crate::fakes::ndes::FakeNdes;
 use crate::scenario::model::{Presence, Scenario};
@@ -27,6 +29,8 @@ pub struct World {
     pub intune: FakeIntune,
     /// Fake NDES.
     pub ndes: FakeNdes,
+    /// Fake identity platform (its tokens are checked only where a gateway is under test).
+    pub identity: FakeIdentity,
     /// The connector under test (the reference model or a vendor's process).
     pub connector: Arc<dyn ConnectorUnderTest>,
     /// The name the CA issues as.
@@ -61,6 +65,16 @@ impl World {
         let backends = assemble::start_backends(setup, &listen, &clock, &rng)
             .await
             .map_err(setup_error)?;
+        let identity = FakeIdentity::start(
+            IdentityConfig::new(
+                &backends.intune.tenant_id(),
+                AppRegistration::test_gateway(&mut rng.fork("identity.app")),
+            ),
+            clock.clone(),
+            rng.fork("identity"),
+        )
+        .await
+        .map_err(|e| SetupError(format!("starting the fake identity platform: {e}")))?;
         let store_dir =
             assemble::registration_store(setup, &backends.intune, start).map_err(setup_error)?;
         let config = assemble::connector_config(setup, &backends, store_dir.path());
@@ -96,6 +110,7 @@ impl World {
             ca: backends.ca,
             intune: backends.intune,
             ndes,
+            identity,
             connector,
             ca_name: setup.ca.name.clone(),
             policy,
@@ -134,6 +149,7 @@ impl World {
         self.ndes.shutdown().await;
         self.intune.shutdown().await;
         self.ca.shutdown().await;
+        self.identity.shutdown().await;
         closed
     }
 }

@@ -22,6 +22,7 @@ mod fake_server;
 mod fakes_ca;
 mod fakes_intune;
 mod fuzz_regressions;
+mod gateway;
 mod html_report;
 mod limits;
 mod load_scep;

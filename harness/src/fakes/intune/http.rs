@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::{Inner, Refusal};
 use crate::contract::fault::{FaultKind, IntuneOp};
+use crate::contract::identity::Resource;
 use crate::contract::intune::admin::{self, CallRecord, Queue, ValidationRecord};
 use crate::contract::intune::crp::{self, NotifyOutcome, VerifyAnswer};
 use crate::contract::intune::registration::{
@@ -74,51 +75,8 @@ fn parse<T: DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, Refusal> {
         .map_err(|e| Refusal::bad_request(format!("request body: {e}; expected {shape}")))
 }
 
-fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && parts
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// The transport rules (see [`transport`]); `Ok` carries the activity id.
-fn check_transport(headers: &HeaderMap, service: Service) -> Result<String, Refusal> {
-    let id = header(headers, transport::CLIENT_REQUEST_ID).unwrap_or_default();
-    if service != Service::CertificateRegistration {
-        let bearer = header(headers, transport::AUTHORIZATION)
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, token)| {
-                scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
-            });
-        if bearer.is_none() {
-            return Err(Refusal::new(
-                401,
-                "Unauthorized",
-                "send `Authorization: Bearer <token>` (an AAD token for the Intune resource)",
-            ));
-        }
-    }
-    if !is_guid(id) {
-        return Err(Refusal::bad_request(format!(
-            "send a `client-request-id` header holding a fresh GUID per call (got `{id}`)"
-        )));
-    }
-    if let Some(want) = service.api_version() {
-        let got = header(headers, transport::API_VERSION).unwrap_or_default();
-        if got != want {
-            return Err(Refusal::bad_request(format!(
-                "{} requires the header `api-version: {want}` (got `{got}`)",
-                service.name()
-            )));
-        }
-    }
-    Ok(id.to_string())
 }
 
 fn operation(service: Service, op: &str) -> Option<IntuneOp> {
@@ -147,7 +105,7 @@ async fn discovery(
     transport: Option<Extension<Transport>>,
     headers: HeaderMap,
 ) -> Response {
-    let resp = match check_discovery(&headers) {
+    let resp = match s.check_bearer(&headers, Resource::Graph, "Microsoft Graph") {
         Err(r) => r.response(),
         Ok(()) => match s.switchboard.strike(IntuneOp::Discovery) {
             Some(strike) => s.fault_answer(IntuneOp::Discovery, None, strike, &[]).await,
@@ -174,23 +132,6 @@ async fn discovery(
     resp
 }
 
-fn check_discovery(headers: &HeaderMap) -> Result<(), Refusal> {
-    let bearer = header(headers, transport::AUTHORIZATION)
-        .and_then(|v| v.split_once(' '))
-        .is_some_and(|(scheme, token)| {
-            scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
-        });
-    if bearer {
-        Ok(())
-    } else {
-        Err(Refusal::new(
-            401,
-            "Unauthorized",
-            "send `Authorization: Bearer <token>` (an AAD token for Microsoft Graph)",
-        ))
-    }
-}
-
 async fn service_call(
     State(s): State<Arc<Inner>>,
     Path((service, op)): Path<(String, String)>,
@@ -204,11 +145,28 @@ async fn service_call(
         s.log_call(&path, &headers, &resp, None);
         return resp;
     };
-    if let Err(r) = check_transport(&headers, svc) {
+    if let Err(r) = s.check_transport(&headers, svc, &path) {
         let resp = r.response();
         s.log_call(&path, &headers, &resp, None);
         return resp;
     }
+    let resp = service_answer(&s, svc, intune_op, &op, &path, &headers, &body).await;
+    if svc == Service::ScepValidation {
+        return s.record_scep_call(&op, &headers, &body, resp).await;
+    }
+    resp
+}
+
+/// The answer of a service call that passed the transport rules.
+async fn service_answer(
+    s: &Arc<Inner>,
+    svc: Service,
+    intune_op: IntuneOp,
+    op: &str,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     if let Some(strike) = s.switchboard.strike(intune_op) {
         match intune_op {
             IntuneOp::UploadResults => s.store().upload_faulted(Queue::Pkcs),
@@ -216,23 +174,23 @@ async fn service_call(
             _ => {}
         }
         let kind = strike.kind;
-        let resp = s.fault_answer(intune_op, Some(svc), strike, &body).await;
-        s.log_call(&path, &headers, &resp, Some(kind));
+        let resp = s.fault_answer(intune_op, Some(svc), strike, body).await;
+        s.log_call(path, headers, &resp, Some(kind));
         return resp;
     }
-    let result = match (svc, op.as_str()) {
+    let result = match (svc, op) {
         (Service::Pkcs, pkcs::DOWNLOAD) => {
-            parse::<pkcs::DownloadCaRequests>(&body, SHAPE_PKCS_DOWNLOAD)
+            parse::<pkcs::DownloadCaRequests>(body, SHAPE_PKCS_DOWNLOAD)
                 .and_then(|b| s.store().download_pkcs(&b.download_parameters))
                 .map(ok)
         }
         (Service::Pkcs, pkcs::UPLOAD) => {
-            parse::<pkcs::UploadCaRequestResults>(&body, SHAPE_PKCS_UPLOAD)
+            parse::<pkcs::UploadCaRequestResults>(body, SHAPE_PKCS_UPLOAD)
                 .and_then(|b| s.store().upload_pkcs(b.results))
                 .map(|()| ok(true))
         }
         (Service::Revocation, revocation::DOWNLOAD) => {
-            parse::<revocation::DownloadRevocationRequests>(&body, SHAPE_REVOCATION_DOWNLOAD)
+            parse::<revocation::DownloadRevocationRequests>(body, SHAPE_REVOCATION_DOWNLOAD)
                 .and_then(|b| s.store().download_revocations(&b.download_parameters))
                 .map(|value| {
                     ok(ODataValue {
@@ -242,7 +200,7 @@ async fn service_call(
                 })
         }
         (Service::Revocation, revocation::UPLOAD) => {
-            parse::<revocation::UploadRevocationResults>(&body, SHAPE_REVOCATION_UPLOAD)
+            parse::<revocation::UploadRevocationResults>(body, SHAPE_REVOCATION_UPLOAD)
                 .and_then(|b| s.store().upload_revocations(b.results))
                 .map(|()| {
                     ok(ODataValue {
@@ -251,18 +209,18 @@ async fn service_call(
                     })
                 })
         }
-        (Service::ScepValidation, scep::VALIDATE) => parse::<ValidateBody>(&body, SHAPE_VALIDATE)
+        (Service::ScepValidation, scep::VALIDATE) => parse::<ValidateBody>(body, SHAPE_VALIDATE)
             .map(|b| {
                 let v = s.validate(&b.request.transaction_id, &b.request.certificate_request);
                 ok(ScepResponse::new(v.code, v.description))
             }),
         (Service::ScepValidation, scep::SUCCESS_NOTIFICATION) => {
-            parse::<SuccessNotificationBody>(&body, SHAPE_SUCCESS)
+            parse::<SuccessNotificationBody>(body, SHAPE_SUCCESS)
                 .and_then(|b| s.notify(&b.notification.transaction_id, true, None))
                 .map(|()| ok(ScepResponse::new(ScepErrorCode::Success, "")))
         }
         (Service::ScepValidation, scep::FAILURE_NOTIFICATION) => {
-            parse::<FailureNotificationBody>(&body, SHAPE_FAILURE)
+            parse::<FailureNotificationBody>(body, SHAPE_FAILURE)
                 .and_then(|b| {
                     s.notify(
                         &b.notification.transaction_id,
@@ -273,8 +231,8 @@ async fn service_call(
                 .map(|()| ok(ScepResponse::new(ScepErrorCode::Success, "")))
         }
         (Service::CertificateRegistration, crp::VERIFY_REQUEST) => s
-            .check_signing_cert(&headers)
-            .and_then(|()| parse::<crp::VerifyRequest>(&body, SHAPE_CRP_VERIFY))
+            .check_signing_cert(headers)
+            .and_then(|()| parse::<crp::VerifyRequest>(body, SHAPE_CRP_VERIFY))
             .map(|b| {
                 let v = s.validate(&b.transaction_id, &b.certificate_request);
                 let status = if v.code == ScepErrorCode::Success {
@@ -293,8 +251,8 @@ async fn service_call(
                 (status, Json(answer)).into_response()
             }),
         (Service::CertificateRegistration, crp::NOTIFY) => s
-            .check_signing_cert(&headers)
-            .and_then(|()| parse::<crp::Notify>(&body, SHAPE_CRP_NOTIFY))
+            .check_signing_cert(headers)
+            .and_then(|()| parse::<crp::Notify>(body, SHAPE_CRP_NOTIFY))
             .and_then(|b| match &b.outcome {
                 NotifyOutcome::Success { .. } => s.notify(&b.transaction_id, true, None),
                 NotifyOutcome::Failure {
@@ -303,7 +261,7 @@ async fn service_call(
             })
             .map(|()| StatusCode::NO_CONTENT.into_response()),
         (Service::ConnectorRegistration, registration::CHECKIN) => {
-            parse::<Checkin>(&body, SHAPE_CHECKIN).map(|_| {
+            parse::<Checkin>(body, SHAPE_CHECKIN).map(|_| {
                 ok(ODataValue {
                     context: None,
                     value: true,
@@ -311,13 +269,13 @@ async fn service_call(
             })
         }
         (Service::ConnectorRegistration, registration::RENEW) => {
-            match parse::<RenewRequest>(&body, SHAPE_RENEW) {
+            match parse::<RenewRequest>(body, SHAPE_RENEW) {
                 Ok(b) => s.clone().renew(b).await.map(ok),
                 Err(e) => Err(e),
             }
         }
         (Service::ConnectorRegistration, registration::SIGNING_CERTIFICATE) => {
-            parse::<SigningCertificateRequest>(&body, SHAPE_SIGNING)
+            parse::<SigningCertificateRequest>(body, SHAPE_SIGNING)
                 .map(|_| ok(s.signing_certificate()))
         }
         _ => Err(Refusal::new(
@@ -327,7 +285,7 @@ async fn service_call(
         )),
     };
     let resp = result.unwrap_or_else(|r| r.response());
-    s.log_call(&path, &headers, &resp, None);
+    s.log_call(path, headers, &resp, None);
     resp
 }
 

@@ -19,15 +19,24 @@
 //! `expired_challenge`, `unknown_challenge`, `unknown_code`, `answer` (any error code); on
 //! uploads `not_recorded` (`false`).
 //!
-//! Files by role: `http` (routes, transport rules, faults), `queues` and `scep` (logic),
-//! `challenge` (tokens), `profile` (SCEP profiles), `store` (the one state).
+//! Given the identity platform's keys ([`IntuneConfig::tokens`]) the service checks every bearer
+//! token (issued by that platform, for the Intune API or Graph, unexpired on the scenario
+//! clock; 401 otherwise); without them any non-empty token passes, as before. In
+//! [`TransportMode::Judge`] a SCEP validation call with a missing or non-GUID
+//! `client-request-id` or a wrong `api-version` is answered and recorded as a finding.
+//!
+//! Files by role: `http` (routes, faults), `auth` (tokens and transport rules), `queues` and
+//! `scep` (logic), `scep_log` (the record of `ScepActions` calls), `challenge` (tokens),
+//! `profile` (SCEP profiles), `store` (the one state).
 
+mod auth;
 mod challenge;
 mod http;
 mod ledger;
 mod profile;
 mod queues;
 mod scep;
+mod scep_log;
 mod store;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -45,10 +54,12 @@ use crate::contract::fault::{Fault, FaultTarget, IntuneOp};
 use crate::contract::intune::admin::{
     IntuneState, MintChallenge, MintedChallenge, QueuePkcs, QueueRevocation, RenewalRecord,
 };
+pub use crate::contract::intune::judged::TransportMode;
 use crate::contract::intune::pkcs::{CaRequest, PkcsParameters, REQUEST_TYPE};
 use crate::contract::intune::registration::{RenewRequest, RenewResponse, SigningCertificate};
 use crate::contract::intune::revocation::RevocationRequest;
 use crate::contract::intune::transport;
+use crate::fakes::identity::TokenKeys;
 use crate::fakes::server::{Incidents, Limits, Server, Tls};
 use crate::fakes::signer::{draw_serial, whole_seconds, SignSpec, Signable, Signer};
 use crate::fakes::switchboard::Switchboard;
@@ -75,6 +86,11 @@ pub struct IntuneConfig {
     /// HTTPS as well as plain HTTP on the port (see [`Tls`]); discovery then names each
     /// service with the scheme the caller used.
     pub tls: Option<Tls>,
+    /// The identity platform's keys: when given, bearer tokens must be its tokens for the
+    /// right audience, unexpired (401 otherwise). `None`: any non-empty token.
+    pub tokens: Option<TokenKeys>,
+    /// Refuse (strict, the default) or judge transport deviations on SCEP validation.
+    pub transport: TransportMode,
 }
 
 impl Default for IntuneConfig {
@@ -86,6 +102,8 @@ impl Default for IntuneConfig {
             limits: Limits::default(),
             history: History::default(),
             tls: None,
+            tokens: None,
+            transport: TransportMode::Strict,
         }
     }
 }
@@ -139,6 +157,8 @@ pub(crate) struct Inner {
     minter: challenge::Minter,
     signing: SigningCertificate,
     base_url: OnceLock<String>,
+    tokens: Option<TokenKeys>,
+    transport_mode: TransportMode,
 }
 
 impl Inner {
@@ -279,6 +299,8 @@ impl Inner {
             renewals: store.renewals.to_vec(),
             calls: store.calls.to_vec(),
             calls_dropped: store.calls.dropped,
+            scep_calls: store.scep_calls.to_vec(),
+            transport_findings: store.transport_findings.to_vec(),
         }
     }
 }
@@ -311,6 +333,17 @@ fn signing_certificate(
         certificate: pki::b64(&der),
         thumbprint: pki::thumbprint(&der),
     })
+}
+
+/// Reads how many `ScepActions` calls the service has received.
+#[derive(Clone)]
+pub struct ScepCallCounter(Arc<Inner>);
+
+impl ScepCallCounter {
+    /// The count now.
+    pub fn seen(&self) -> u64 {
+        self.0.store().next_scep_call
+    }
 }
 
 /// The fake Intune service. See the module documentation for its behaviour and faults.
@@ -347,6 +380,8 @@ impl FakeIntune {
             signer,
             signing,
             base_url: OnceLock::new(),
+            tokens: config.tokens,
+            transport_mode: config.transport,
         });
         let incidents = Incidents::default();
         let bind = SocketAddr::new(config.bind, 0);
@@ -482,6 +517,17 @@ impl FakeIntune {
     /// Forgets a user: their challenges are refused from now on.
     pub fn retire_user(&self, user: &str) {
         self.inner.store().retired_users.insert(user.to_string());
+    }
+
+    /// How many `ScepActions` calls the service has received (counted in place).
+    pub fn scep_calls_seen(&self) -> u64 {
+        self.inner.store().next_scep_call
+    }
+
+    /// A handle that reads [`FakeIntune::scep_calls_seen`] from elsewhere (a witness at the
+    /// gateway's CA seam), sharing the service's store.
+    pub fn scep_call_counter(&self) -> ScepCallCounter {
+        ScepCallCounter(self.inner.clone())
     }
 
     /// What the service has recorded (as `GET /admin/state`).

@@ -95,6 +95,12 @@ impl ScepProfile {
                 ));
             }
         }
+        if let Some(extra) = self.unexpected_san(csr, device, user) {
+            return Err((
+                E::SubjectAltNameMismatch,
+                format!("the request names {extra}, which the profile does not expect for this device and user"),
+            ));
+        }
         if let (Some(allowed), Some(asked)) = (&self.key_usage, &csr.key_usage) {
             let mut a = allowed.clone();
             let mut b = asked.clone();
@@ -146,6 +152,27 @@ impl ScepProfile {
             }
         }
         Ok(())
+    }
+}
+
+impl ScepProfile {
+    /// The first alternative name of `csr` the profile does not expect: one naming someone
+    /// other than the challenge's `device` and `user` — another user's UPN or e-mail (beside
+    /// the right one, or under a profile that demands none), another device's DNS name. The
+    /// device's own names (its UPN and e-mail being its user's, its DNS name the device or a
+    /// name under it, `phone-1.contoso.test`) are expected whatever the profile demands.
+    fn unexpected_san<'c>(&self, csr: &'c Csr, device: &str, user: &str) -> Option<&'c San> {
+        let own_dns = |d: &str| {
+            let d = d.to_ascii_lowercase();
+            let device = device.to_ascii_lowercase();
+            d == device
+                || d.strip_prefix(&device)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        };
+        csr.sans.iter().find(|s| match s {
+            San::Upn(u) | San::Email(u) => !u.eq_ignore_ascii_case(user),
+            San::Dns(d) => !own_dns(d),
+        })
     }
 }
 

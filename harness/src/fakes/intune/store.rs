@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use crate::contract::intune::admin::{
     CallRecord, LedgerEntry, Queue, RenewalRecord, UploadAttempt, ValidationRecord,
 };
+use crate::contract::intune::judged::{ScepCall, TransportFinding};
 use crate::contract::intune::pkcs::CaRequest;
 use crate::contract::intune::revocation::RevocationRequest;
 use crate::sim::Rng;
@@ -109,6 +110,9 @@ pub(super) struct Store {
     pub validations: Bounded<ValidationRecord>,
     pub renewals: Bounded<RenewalRecord>,
     pub calls: Bounded<CallRecord>,
+    pub scep_calls: Bounded<ScepCall>,
+    pub next_scep_call: u64,
+    pub transport_findings: Bounded<TransportFinding>,
     pub profiles: Vec<ScepProfile>,
     pub retired_devices: HashSet<String>,
     pub retired_users: HashSet<String>,
@@ -143,6 +147,9 @@ impl Store {
             validations: Bounded::new(history.uploads),
             renewals: Bounded::new(history.uploads),
             calls: Bounded::new(history.calls),
+            scep_calls: Bounded::new(history.calls),
+            next_scep_call: 0,
+            transport_findings: Bounded::new(history.calls),
             profiles,
             retired_devices: HashSet::new(),
             retired_users: HashSet::new(),

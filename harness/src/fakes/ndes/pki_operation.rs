@@ -13,7 +13,7 @@ use super::ca_client::{self, CaAnswer};
 use super::http::status;
 use super::{Core, NdesOperation, NdesOutcome};
 use crate::contract::fault::NdesOp;
-use crate::contract::policy::{Decision, Issued};
+use crate::contract::policy::{Decision, Delivery, Issued};
 use crate::scep::{
     cert_rep_failure, cert_rep_success, Decrypted, FailInfo, MessageType, PkiMessage, RaSigner,
     ReplyTo, ScepError,
@@ -265,7 +265,10 @@ pub(super) async fn answer(s: Arc<Core>, bytes: Vec<u8>) -> Response {
         CaAnswer::Denied(reason) => (Issued::CaDenied { reason }, None),
         CaAnswer::Failed(reason) => (Issued::CaFailed { reason }, None),
     };
-    s.policy.notify(&txid, &csr, issued.clone()).await;
+    let delivery = s.policy.conclude(&txid, &csr, issued.clone()).await;
+    if let (Delivery::Withhold { reason }, Some(_)) = (delivery, &cert) {
+        return failure(&s, &msg, to, FailInfo::BadRequest, reason).await;
+    }
     let Some((resp, cert)) = cert else {
         let reason = match issued {
             Issued::CaDenied { reason } => format!("CA denied: {reason}"),

@@ -105,9 +105,11 @@ fn refuse_faults(world: &World) -> Result<(), String> {
     let ca = world.ca.switchboard().faults();
     let intune = world.intune.switchboard().faults();
     let ndes = world.ndes.switchboard().faults();
+    let identity = world.identity.switchboard().faults();
     let faults: Vec<String> = (ca.iter().map(|(op, _)| FaultTarget::Ca(*op)))
         .chain(intune.iter().map(|(op, _)| FaultTarget::Intune(*op)))
         .chain(ndes.iter().map(|(op, _)| FaultTarget::Ndes(*op)))
+        .chain(identity.iter().map(|(op, _)| FaultTarget::Identity(*op)))
         .map(|t| t.to_string())
         .collect();
     if faults.is_empty() {

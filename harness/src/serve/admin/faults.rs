@@ -27,6 +27,8 @@ pub(crate) const KINDS: &[KindName] = &[
     KindName::UnknownCode,
     KindName::NotRecorded,
     KindName::Answer,
+    KindName::InvalidClient,
+    KindName::ExpiredToken,
 ];
 
 /// The body of `POST /faults`, as a scenario's `fault:` step.
@@ -196,6 +198,11 @@ pub(super) async fn inject(State(w): State<Arc<World>>, bytes: Bytes) -> Answer<
             w.ndes.switchboard().inject(op, fault);
             Ok(())
         }
+        FaultTarget::Identity(_) => {
+            return Err(AdminError::bad_request(
+                "serve runs no identity platform: identity faults apply to gateway scenarios",
+            ))
+        }
     };
     done.map_err(|e| AdminError::bad_request(e.to_string()))?;
     Ok(Json(view(target, fault)))
@@ -222,6 +229,8 @@ async fn heal_target(w: &World, target: FaultTarget) -> Result<(), AdminError> {
             w.ndes.switchboard().heal(op);
             Ok(())
         }
+        // serve runs no identity platform: nothing to heal.
+        FaultTarget::Identity(_) => Ok(()),
     }
 }
 

@@ -67,6 +67,13 @@ pub enum NdesOp {
     RaSigning,
 }
 
+/// An operation of the fake identity platform (Entra ID's token endpoints).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IdentityOp {
+    /// `POST /{tenant}/oauth2/v2.0/token` and `POST /{tenant}/oauth2/token`.
+    Token,
+}
+
 /// Where a fault strikes: one operation of one fake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FaultTarget {
@@ -76,6 +83,8 @@ pub enum FaultTarget {
     Intune(IntuneOp),
     /// The fake NDES.
     Ndes(NdesOp),
+    /// The fake identity platform.
+    Identity(IdentityOp),
 }
 
 const TARGETS: &[(&str, FaultTarget)] = &[
@@ -120,6 +129,7 @@ const TARGETS: &[(&str, FaultTarget)] = &[
         FaultTarget::Ndes(NdesOp::RaEncryption),
     ),
     ("ndes.ra_signing", FaultTarget::Ndes(NdesOp::RaSigning)),
+    ("identity.token", FaultTarget::Identity(IdentityOp::Token)),
 ];
 
 impl FaultTarget {
@@ -172,6 +182,14 @@ impl FaultTarget {
                 &[K::Missing]
             }
             FaultTarget::Ndes(_) => &[K::Hang, K::Status],
+            FaultTarget::Identity(IdentityOp::Token) => &[
+                K::Unavailable,
+                K::Hang,
+                K::Status,
+                K::Malformed,
+                K::InvalidClient,
+                K::ExpiredToken,
+            ],
         }
     }
 }
@@ -237,6 +255,10 @@ pub enum KindName {
     NotRecorded,
     /// Intune answers validation with the SCEP error code given in `code`.
     Answer,
+    /// The identity platform refuses the client's credentials (400 `invalid_client`).
+    InvalidClient,
+    /// The identity platform issues a token that has expired already (Intune answers 401).
+    ExpiredToken,
 }
 
 /// Why a fault's `times` cannot be: the problem, and the fix.
@@ -258,7 +280,7 @@ impl KindName {
                 fix: "leave `times` out to break every call until healed",
             }),
             (KindName::Unavailable, Some(_)) => Err(BadTimes {
-                problem: "an unavailable CA has its port closed: no calls reach it to be counted",
+                problem: "an unavailable fake has its port closed: no calls reach it to be counted",
                 fix: "leave `times` out and `heal` it later",
             }),
             (KindName::Missing, Some(_)) => Err(BadTimes {
@@ -283,6 +305,8 @@ impl KindName {
             KindName::UnknownCode => "unknown_code",
             KindName::NotRecorded => "not_recorded",
             KindName::Answer => "answer",
+            KindName::InvalidClient => "invalid_client",
+            KindName::ExpiredToken => "expired_token",
         }
     }
 }
@@ -312,6 +336,10 @@ pub enum FaultKind {
     NotRecorded,
     /// Validation answered with this SCEP error code.
     Answer(ScepErrorCode),
+    /// Credentials refused (`invalid_client`).
+    InvalidClient,
+    /// A token issued already expired.
+    ExpiredToken,
 }
 
 impl FaultKind {
@@ -329,6 +357,8 @@ impl FaultKind {
             FaultKind::UnknownCode => KindName::UnknownCode,
             FaultKind::NotRecorded => KindName::NotRecorded,
             FaultKind::Answer(_) => KindName::Answer,
+            FaultKind::InvalidClient => KindName::InvalidClient,
+            FaultKind::ExpiredToken => KindName::ExpiredToken,
         }
     }
 }
@@ -347,6 +377,8 @@ impl FaultKind {
             KindName::UnknownChallenge => FaultKind::UnknownChallenge,
             KindName::UnknownCode => FaultKind::UnknownCode,
             KindName::NotRecorded => FaultKind::NotRecorded,
+            KindName::InvalidClient => FaultKind::InvalidClient,
+            KindName::ExpiredToken => FaultKind::ExpiredToken,
             KindName::Status | KindName::Answer => return None,
         })
     }

@@ -64,6 +64,33 @@ pub trait PolicyModule: Send + Sync + 'static {
         csr_der: &'a [u8],
         outcome: Issued,
     ) -> PolicyFuture<'a, ()>;
+    /// Told what came of a request the policy allowed, answering whether NDES may hand an
+    /// issued certificate to the device. A SCEP gateway answers `false` when Intune did not
+    /// accept its success notification (Intune's rule: no certificate then). The default tells
+    /// [`PolicyModule::notify`] and always delivers, as NDES's policy modules do.
+    fn conclude<'a>(
+        &'a self,
+        transaction_id: &'a str,
+        csr_der: &'a [u8],
+        outcome: Issued,
+    ) -> PolicyFuture<'a, Delivery> {
+        Box::pin(async move {
+            self.notify(transaction_id, csr_der, outcome).await;
+            Delivery::Deliver
+        })
+    }
+}
+
+/// Whether NDES hands an issued certificate to the device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Answer CertRep SUCCESS with the certificate.
+    Deliver,
+    /// Answer CertRep FAILURE (badRequest) instead.
+    Withhold {
+        /// Why (for logs).
+        reason: String,
+    },
 }
 
 /// A policy that issues every request with one template and ignores notifications.

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::judged::{ScepCall, TransportFinding};
 use super::CaRequestErrorCode;
 
 /// `POST` [`MintChallenge`] → [`MintedChallenge`].
@@ -192,6 +193,12 @@ pub struct IntuneState {
     pub calls: Vec<CallRecord>,
     /// Calls not kept in `calls` because the history is bounded.
     pub calls_dropped: u64,
+    /// Every `ScepActions` call, in arrival order (bounded like `calls`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scep_calls: Vec<ScepCall>,
+    /// Transport deviations judged instead of refused (judge mode; bounded like `calls`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transport_findings: Vec<TransportFinding>,
 }
 
 /// One SCEP validation and Intune's answer.

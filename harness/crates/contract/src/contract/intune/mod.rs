@@ -11,13 +11,16 @@
 //!   model, following the reference client's 2020 draft of the same API);
 //! - [`crp`]: the legacy policy module's Certificate Registration Point calls;
 //! - [`registration`]: the connector's own registration service (harness extension);
-//! - [`admin`]: the harness's controls of the fake (not part of any real service).
+//! - [`admin`]: the harness's controls of the fake (not part of any real service);
+//! - [`judged`]: what the fake records of the SCEP validation API's callers (transport
+//!   findings in judge mode, every `ScepActions` call).
 //!
 //! Error answers are OData error documents ([`ODataError`]).
 
 pub mod admin;
 pub mod crp;
 mod error_code;
+pub mod judged;
 pub mod pkcs;
 pub mod registration;
 pub mod revocation;

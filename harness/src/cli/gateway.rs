@@ -1,0 +1,111 @@
+//! `connector-harness gateway`: runs the gateway scenarios (`scenarios/gateway/`) against the
+//! reference gateway (optionally with `--bug`s switched on) or a vendor's (`--scep-url`, with
+//! `--command` to have the harness start it), and prints each scenario's verdict with every
+//! finding named by its rule. Exit 0 when every scenario passed, 1 when one failed, 2 on bad
+//! input.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::gateway::scenario::{self, ScenarioOutcome};
+use crate::gateway::{GatewayBug, GatewayUnderTest};
+
+/// Arguments of `gateway`.
+#[derive(Args, Debug, Clone)]
+pub struct GatewayArgs {
+    /// The folder of gateway scenarios.
+    #[arg(long, default_value = "scenarios/gateway")]
+    pub scenarios: PathBuf,
+    /// Only the scenario named exactly NAME (repeatable).
+    #[arg(long)]
+    pub exact: Vec<String>,
+    /// Switch on a bug of the reference gateway (repeatable): cert-after-failed-notification,
+    /// challenge-as-transaction-id, reused-client-request-id,
+    /// failure-notification-after-refusal, ignores-notification-answer, issues-before-validating.
+    #[arg(long, conflicts_with = "scep_url")]
+    pub bug: Vec<GatewayBug>,
+    /// A vendor's gateway: its SCEP URL.
+    #[arg(long)]
+    pub scep_url: Option<String>,
+    /// A shell command that starts the vendor's gateway; it gets its configuration in
+    /// `HARNESS_GATEWAY_CONFIG` (a JSON file) and `HARNESS_*` variables (see docs/gateway.md).
+    #[arg(long, requires = "scep_url")]
+    pub command: Option<String>,
+}
+
+fn print(o: &ScenarioOutcome) {
+    let verdict = if o.problems.is_empty() {
+        "passed"
+    } else {
+        "FAILED"
+    };
+    println!("{verdict}: {}", o.name);
+    for p in &o.problems {
+        println!("  {p}");
+    }
+}
+
+/// Runs `gateway`; returns the exit code.
+pub fn gateway(args: GatewayArgs) -> u8 {
+    let under_test = match &args.scep_url {
+        Some(url) => GatewayUnderTest::External {
+            scep_url: url.clone(),
+            command: args.command.clone(),
+        },
+        None => GatewayUnderTest::Reference(args.bug.iter().copied().collect::<BTreeSet<_>>()),
+    };
+    let files = match scenario::files(&args.scenarios) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.scenarios.display());
+            return EXIT_USAGE;
+        }
+    };
+    let mut loaded = Vec::new();
+    for file in files {
+        match scenario::load(&file) {
+            Ok(s) if args.exact.is_empty() || args.exact.contains(&s.name) => loaded.push(s),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    if loaded.is_empty() {
+        eprintln!("error: no gateway scenario selected");
+        return EXIT_USAGE;
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: runtime: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut failed = 0usize;
+    for s in &loaded {
+        match runtime.block_on(scenario::run(s, &under_test)) {
+            Ok(o) => {
+                print(&o);
+                failed += usize::from(!o.problems.is_empty());
+            }
+            Err(e) => {
+                println!("FAILED: {}\n  {e}", s.name);
+                failed += 1;
+            }
+        }
+    }
+    println!(
+        "{} passed, {failed} failed",
+        loaded.len().saturating_sub(failed)
+    );
+    if failed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    }
+}
