@@ -1001,7 +1001,8 @@ async fn an_external_gateway_command_gets_its_configuration() -> Res {
     let dir = tempfile::tempdir()?;
     let seen = dir.path().join("seen");
     let command = format!(
-        "env | grep '^HARNESS_' | sort > '{0}.env'; cat \"$HARNESS_GATEWAY_CONFIG\" > '{0}.json'; exec sleep 60",
+        // The env file is renamed into place last: once it is there, both files are whole.
+        "env | grep '^HARNESS_' | sort > '{0}.tmp'; cat \"$HARNESS_GATEWAY_CONFIG\" > '{0}.json'; mv '{0}.tmp' '{0}.env'; exec sleep 60",
         seen.display()
     );
     let w = GatewayWorld::start(

@@ -73,12 +73,17 @@ impl Admin {
             .await
     }
 
-    /// Mints a challenge for `device` valid `seconds` of scenario time.
+    /// Mints a challenge for `device` (of `user-1`) valid `seconds` of scenario time.
     pub async fn mint(&self, device: &str, seconds: u64) -> String {
+        self.mint_for(device, "user-1", seconds).await
+    }
+
+    /// Mints a challenge for `device` of `user` valid `seconds` of scenario time.
+    pub async fn mint_for(&self, device: &str, user: &str, seconds: u64) -> String {
         let (status, v) = self
             .post(
                 "/challenges",
-                serde_json::json!({"deviceId": device, "userId": "user-1", "validitySeconds": seconds}),
+                serde_json::json!({"deviceId": device, "userId": user, "validitySeconds": seconds}),
             )
             .await;
         assert_eq!(status, 200, "{v}");
