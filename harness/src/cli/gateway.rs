@@ -5,11 +5,12 @@
 //! input.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::gateway::report::{self, Ran};
 use crate::gateway::scenario::{self, ScenarioOutcome};
 use crate::gateway::{GatewayBug, GatewayUnderTest};
 
@@ -34,6 +35,20 @@ pub struct GatewayArgs {
     /// `HARNESS_GATEWAY_CONFIG` (a JSON file) and `HARNESS_*` variables (see docs/gateway.md).
     #[arg(long, requires = "scep_url")]
     pub command: Option<String>,
+    /// Write a JSON report here (the verdict, each scenario and its findings by rule).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Write a JUnit XML report here (one test case per scenario).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+}
+
+/// Writes `text` to `path`, creating its folder.
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
 fn print(o: &ScenarioOutcome) {
@@ -86,23 +101,37 @@ pub fn gateway(args: GatewayArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let mut failed = 0usize;
+    let mut ran = Vec::new();
     for s in &loaded {
         match runtime.block_on(scenario::run(s, &under_test)) {
             Ok(o) => {
                 print(&o);
-                failed += usize::from(!o.problems.is_empty());
+                ran.push(Ran::of(&o));
             }
             Err(e) => {
                 println!("FAILED: {}\n  {e}", s.name);
-                failed += 1;
+                ran.push(Ran::error(&s.name, e.to_string()));
             }
         }
     }
+    let failed = ran.iter().filter(|r| !r.passed()).count();
     println!(
         "{} passed, {failed} failed",
-        loaded.len().saturating_sub(failed)
+        ran.len().saturating_sub(failed)
     );
+    let mut written = Ok(());
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report::json(&ran)).map_err(|e| e.to_string());
+        written = written.and(text.and_then(|t| write(path, &(t + "\n"))));
+    }
+    if let Some(path) = &args.junit {
+        let text = report::junit(&ran).map_err(|e| format!("rendering JUnit: {e}"));
+        written = written.and(text.and_then(|t| write(path, &t)));
+    }
+    if let Err(e) = written {
+        eprintln!("error: {e}");
+        return EXIT_USAGE;
+    }
     if failed == 0 {
         EXIT_OK
     } else {

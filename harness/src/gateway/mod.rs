@@ -20,6 +20,7 @@ pub mod devices;
 pub mod finding;
 pub mod intune_client;
 pub mod reference;
+pub mod report;
 pub mod scenario;
 pub mod world;
 

@@ -988,6 +988,86 @@ fn the_gateway_command_judges_and_names_the_rule() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// A gateway that hands out a certificate after its success notification failed fails in both
+/// reports CI reads, with the finding that names the rule: JSON by rule, JUnit by test case.
+#[test]
+fn a_certificate_after_a_failed_notification_fails_in_json_and_junit() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (json, junit) = (tmp.path().join("g.json"), tmp.path().join("g.xml"));
+    let dir = crate::common::root().join("scenarios/gateway");
+    let args = |bug: Option<&str>| {
+        let mut a = vec![
+            "gateway".to_string(),
+            "--scenarios".into(),
+            dir.display().to_string(),
+            "--json".into(),
+            json.display().to_string(),
+            "--junit".into(),
+            junit.display().to_string(),
+        ];
+        if let Some(b) = bug {
+            a.extend(["--bug".to_string(), b.to_string()]);
+        }
+        a
+    };
+    let run = |bug: Option<&str>| {
+        let a = args(bug);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let (code, out, err) = crate::common::harness(&a);
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).expect("json written"))
+                .expect("JSON");
+        let xml = std::fs::read_to_string(&junit).expect("junit written");
+        (code, format!("{out}{err}"), report, xml)
+    };
+
+    let (code, text, report, xml) = run(None);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(report["verdict"], "passed", "{report}");
+    assert_eq!(report["failed"], 0);
+    assert!(!xml.contains("<failure"), "{xml}");
+
+    let (code, text, report, xml) = run(Some("cert-after-failed-notification"));
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(report["verdict"], "failed", "{report}");
+    let rule = "certificate_after_failed_success_notification";
+    let named: Vec<&serde_json::Value> = report["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .filter(|s| {
+            s["status"] == "failed"
+                && s["findings"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|f| f["rule"] == rule))
+        })
+        .collect();
+    assert!(
+        !named.is_empty(),
+        "no failed scenario names {rule}: {report}"
+    );
+    assert!(
+        xml.contains("<failure") && xml.contains(rule),
+        "JUnit names no {rule}: {xml}"
+    );
+    assert_eq!(
+        xml.matches("<failure").count(),
+        report["failed"].as_u64().expect("count") as usize,
+        "both reports count the same failures"
+    );
+
+    let dir_arg = dir.display().to_string();
+    let (code, _, err) = crate::common::harness(&[
+        "gateway",
+        "--scenarios",
+        &dir_arg,
+        "--json",
+        "/dev/null/g.json",
+    ]);
+    assert_eq!(code, 2, "an unwritable report is bad input: {err}");
+    assert!(err.contains("/dev/null"), "the error names the path: {err}");
+}
+
 /// A vendor's gateway started by the harness gets its configuration in a file and in
 /// `HARNESS_*` variables, and is stopped at the end. Here the "gateway" is a shell that records
 /// what it was given in front of another world's reference gateway (whose Intune never minted
