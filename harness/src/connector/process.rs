@@ -16,10 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::cause::Cause;
 use super::env::{EventLog, Time, Wait};
 use super::{Bugs, Connector, ConnectorConfig};
-use crate::contract::policy::{self, PolicyModule};
-use crate::contract::process::{
-    self, Config, Decision, Event, FromConnector, Outcome, ToConnector,
-};
+use crate::contract::policy::PolicyModule;
+use crate::contract::process::{self, Config, Event, FromConnector, ToConnector};
 use crate::event::Details;
 use crate::sim::{parse_time, Clock};
 
@@ -121,31 +119,6 @@ pub fn config_of(c: &Config, bugs: Bugs) -> ConnectorConfig {
         ra_certificate: c.ra_certificate,
         scep_template: c.scep_template.clone(),
         bugs,
-    }
-}
-
-fn decision(d: policy::Decision) -> Decision {
-    match d {
-        policy::Decision::Issue { template } => Decision::Issue { template },
-        policy::Decision::Refuse { reason } => Decision::Refuse { reason },
-    }
-}
-
-fn outcome(o: Outcome) -> policy::Issued {
-    match o {
-        Outcome::Issued {
-            thumbprint,
-            serial_number,
-            not_after,
-            ca_name,
-        } => policy::Issued::Issued {
-            thumbprint,
-            serial_number,
-            not_after,
-            ca_name,
-        },
-        Outcome::CaDenied { reason } => policy::Issued::CaDenied { reason },
-        Outcome::CaFailed { reason } => policy::Issued::CaFailed { reason },
     }
 }
 
@@ -310,7 +283,7 @@ async fn handle(connector: Connector, m: ToConnector, out: Out) {
         } => match crate::pki::unb64(&certificate_request) {
             Ok(csr) => FromConnector::VerifyOk {
                 in_reply_to: msg_id,
-                decision: decision(connector.verify(&transaction_id, &csr).await),
+                decision: connector.verify(&transaction_id, &csr).await,
             },
             Err(e) => FromConnector::Error {
                 in_reply_to: msg_id,
@@ -325,7 +298,7 @@ async fn handle(connector: Connector, m: ToConnector, out: Out) {
             ..
         } => match crate::pki::unb64(&certificate_request) {
             Ok(csr) => {
-                connector.notify(&transaction_id, &csr, outcome(o)).await;
+                connector.notify(&transaction_id, &csr, o).await;
                 FromConnector::NotifyOk {
                     in_reply_to: msg_id,
                 }

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use super::{Config, ConnectorUnderTest, Failure, Pending};
 use crate::catalog::{Detail, DiagnosticCode, EventId};
 use crate::contract::policy::{Decision, Issued, PolicyFuture, PolicyModule};
-use crate::contract::process::{self, Event, FromConnector, Outcome, ToConnector};
+use crate::contract::process::{self, Event, FromConnector, ToConnector};
 use crate::event::{Details, Sink};
 use crate::sim::{format_time, Clock};
 
@@ -554,10 +554,7 @@ impl PolicyModule for Policy {
                 })
                 .await;
             match reply {
-                Ok(FromConnector::VerifyOk { decision, .. }) => match decision {
-                    process::Decision::Issue { template } => Decision::Issue { template },
-                    process::Decision::Refuse { reason } => Decision::Refuse { reason },
-                },
+                Ok(FromConnector::VerifyOk { decision, .. }) => decision,
                 Ok(other) => {
                     let f = self.0.fail(&format!(
                         "the connector answered `verify` with {}",
@@ -579,21 +576,6 @@ impl PolicyModule for Policy {
     ) -> PolicyFuture<'a, ()> {
         Box::pin(async move {
             let now = self.0.now();
-            let outcome = match outcome {
-                Issued::Issued {
-                    thumbprint,
-                    serial_number,
-                    not_after,
-                    ca_name,
-                } => Outcome::Issued {
-                    thumbprint,
-                    serial_number,
-                    not_after,
-                    ca_name,
-                },
-                Issued::CaDenied { reason } => Outcome::CaDenied { reason },
-                Issued::CaFailed { reason } => Outcome::CaFailed { reason },
-            };
             let reply = self
                 .0
                 .request(self.0.step_limit, "notify", |msg_id| ToConnector::Notify {

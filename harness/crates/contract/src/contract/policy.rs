@@ -5,23 +5,32 @@
 //! NDES asks only about requests it could read: a message it cannot verify or decrypt is
 //! refused by NDES itself and never reaches the policy module.
 
-/// The policy module's decision on one request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+use serde::{Deserialize, Serialize};
+
+// One type for the in-process seam and the connector-under-test protocol's `verify_ok`; its
+// doc comments are the protocol schema's descriptions (docs/vendor-contract.schema.json).
+/// The policy module's decision.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Decision {
-    /// Issue the certificate with this template.
+    /// Issue with this template.
     Issue {
-        /// Certificate template name for the CA.
+        /// Certificate template.
         template: String,
     },
-    /// Do not issue; NDES answers CertRep FAILURE (badRequest).
+    /// Refuse (NDES answers CertRep FAILURE).
     Refuse {
-        /// Why (for logs).
+        /// Why.
         reason: String,
     },
 }
 
+// One type for the in-process seam and the protocol's `notify` (tagged by `status` on the wire,
+// named `Outcome` in the schema, as it was before the two were merged).
 /// What NDES reports after trying to issue.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(rename = "Outcome")]
 pub enum Issued {
     /// The CA issued the certificate.
     Issued {
@@ -31,17 +40,17 @@ pub enum Issued {
         serial_number: String,
         /// Expiry, RFC 3339.
         not_after: String,
-        /// The issuing CA's name (from the NDES configuration).
+        /// The issuing CA's name.
         ca_name: String,
     },
-    /// The CA refused the request (HTTP 4xx).
+    /// The CA refused.
     CaDenied {
-        /// The CA's message.
+        /// Why.
         reason: String,
     },
-    /// The CA failed (HTTP 5xx, timeout, connection refused, malformed answer).
+    /// The CA failed.
     CaFailed {
-        /// What went wrong.
+        /// Why.
         reason: String,
     },
 }

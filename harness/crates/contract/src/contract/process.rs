@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::policy::{Decision, Issued};
+
 /// The protocol version `init` names.
 pub const PROTOCOL: &str = "connector-harness/1";
 
@@ -86,7 +88,7 @@ pub enum ToConnector {
         /// The PKCS#10, base64 DER.
         certificate_request: String,
         /// What happened.
-        outcome: Outcome,
+        outcome: Issued,
     },
     /// The answer to the connector's `sleep`: the clock has moved.
     SleepOk {
@@ -190,49 +192,6 @@ pub struct Event {
     /// harness can report which causes a run reached).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
-}
-
-/// What NDES reports after trying to issue.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, schemars::JsonSchema)]
-#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Outcome {
-    /// The CA issued the certificate.
-    Issued {
-        /// SHA-1 thumbprint, upper-case hex.
-        thumbprint: String,
-        /// Serial number, upper-case hex.
-        serial_number: String,
-        /// Expiry, RFC 3339.
-        not_after: String,
-        /// The issuing CA's name.
-        ca_name: String,
-    },
-    /// The CA refused.
-    CaDenied {
-        /// Why.
-        reason: String,
-    },
-    /// The CA failed.
-    CaFailed {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// The policy module's decision.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Decision {
-    /// Issue with this template.
-    Issue {
-        /// Certificate template.
-        template: String,
-    },
-    /// Refuse (NDES answers CertRep FAILURE).
-    Refuse {
-        /// Why.
-        reason: String,
-    },
 }
 
 /// Where everything is, and the connector's settings.
