@@ -2,11 +2,11 @@
 //! place where a scenario's words become the types the fakes and the device simulator use.
 
 use crate::csr::{CsrDigest, CsrSpec, San};
-use crate::fakes::ca::{ExtensionPolicy, KeyUsage, Template};
+use crate::fakes::ca::{ExtensionPolicy, Template};
 use crate::fakes::intune::{SanKind, ScepProfile};
 use crate::scenario::model::{
-    CsrShape, DigestName, ExtensionsName, KeyUsageName, ProfileSetup, SanKindName, SanValue,
-    SubjectRule, TemplateSetup,
+    CsrShape, DigestName, ExtensionsName, ProfileSetup, SanKindName, SanValue, SubjectRule,
+    TemplateSetup,
 };
 
 /// A CA template.
@@ -14,11 +14,7 @@ pub fn template(t: &TemplateSetup) -> Template {
     let base = Template::new(&t.name, 365);
     Template {
         validity: t.validity.get(),
-        key_usages: t
-            .key_usage
-            .as_ref()
-            .map(|ks| ks.iter().map(|k| ca_key_usage(*k)).collect())
-            .unwrap_or(base.key_usages.clone()),
+        key_usages: t.key_usage.clone().unwrap_or(base.key_usages.clone()),
         extended_key_usages: t
             .eku
             .as_ref()
@@ -29,16 +25,6 @@ pub fn template(t: &TemplateSetup) -> Template {
             ExtensionsName::Honour => ExtensionPolicy::Honour,
         },
         ..base
-    }
-}
-
-fn ca_key_usage(k: KeyUsageName) -> KeyUsage {
-    match k {
-        KeyUsageName::DigitalSignature => KeyUsage::DigitalSignature,
-        KeyUsageName::NonRepudiation => KeyUsage::NonRepudiation,
-        KeyUsageName::KeyEncipherment => KeyUsage::KeyEncipherment,
-        KeyUsageName::DataEncipherment => KeyUsage::DataEncipherment,
-        KeyUsageName::KeyAgreement => KeyUsage::KeyAgreement,
     }
 }
 
@@ -56,10 +42,7 @@ pub fn profile(p: &ProfileSetup) -> ScepProfile {
                 SanKindName::Email => SanKind::Email,
             })
             .collect(),
-        key_usage: p
-            .key_usage
-            .as_ref()
-            .map(|ks| ks.iter().map(|k| k.key_use()).collect()),
+        key_usage: p.key_usage.clone(),
         key_length: Some(p.key_length as usize),
         extended_key_usage: p
             .eku
@@ -87,7 +70,7 @@ pub fn csr_spec(shape: &CsrShape, device: &str, user: &str, challenge: Option<&s
                 SanValue::Email(v) => San::Email(fill(v)),
             })
             .collect(),
-        key_usage: shape.key_usage.iter().map(|k| k.key_use()).collect(),
+        key_usage: shape.key_usage.clone(),
         extended_key_usage: shape.eku.iter().map(|e| e.oid()).collect(),
         subject_key_identifier: !shape.san.is_empty() || !shape.key_usage.is_empty(),
         digest: match shape.digest {

@@ -98,8 +98,23 @@ pub enum CsrDigest {
     Sha256,
 }
 
+// The one key-usage type: scenarios name it (its schema keeps the name `KeyUsageName`), the
+// fake CA's templates put it in certificates, CSRs ask for it.
 /// A key usage bit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "KeyUsageName")]
 pub enum KeyUse {
     /// digitalSignature.
     DigitalSignature,
@@ -122,6 +137,18 @@ impl KeyUse {
             KeyUse::KeyEncipherment => "keyEncipherment",
             KeyUse::DataEncipherment => "dataEncipherment",
             KeyUse::KeyAgreement => "keyAgreement",
+        }
+    }
+
+    /// The bit as rcgen names it, for a certificate that carries it.
+    pub fn rcgen(self) -> rcgen::KeyUsagePurpose {
+        use rcgen::KeyUsagePurpose as P;
+        match self {
+            KeyUse::DigitalSignature => P::DigitalSignature,
+            KeyUse::NonRepudiation => P::ContentCommitment,
+            KeyUse::KeyEncipherment => P::KeyEncipherment,
+            KeyUse::DataEncipherment => P::DataEncipherment,
+            KeyUse::KeyAgreement => P::KeyAgreement,
         }
     }
 

@@ -35,7 +35,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rcgen::KeyUsagePurpose;
+use crate::csr::KeyUse;
 use serde::{Deserialize, Serialize};
 
 use self::core::{lock, Core};
@@ -65,34 +65,6 @@ pub enum CaKind {
     DigiCert,
 }
 
-/// A key usage a template puts in the certificates it issues.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyUsage {
-    /// digitalSignature
-    DigitalSignature,
-    /// nonRepudiation (contentCommitment)
-    NonRepudiation,
-    /// keyEncipherment
-    KeyEncipherment,
-    /// dataEncipherment
-    DataEncipherment,
-    /// keyAgreement
-    KeyAgreement,
-}
-
-impl KeyUsage {
-    pub(crate) fn rcgen(self) -> KeyUsagePurpose {
-        match self {
-            KeyUsage::DigitalSignature => KeyUsagePurpose::DigitalSignature,
-            KeyUsage::NonRepudiation => KeyUsagePurpose::ContentCommitment,
-            KeyUsage::KeyEncipherment => KeyUsagePurpose::KeyEncipherment,
-            KeyUsage::DataEncipherment => KeyUsagePurpose::DataEncipherment,
-            KeyUsage::KeyAgreement => KeyUsagePurpose::KeyAgreement,
-        }
-    }
-}
-
 /// What a template does with the extensions a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,7 +86,7 @@ pub struct Template {
     /// Lifetime of issued certificates (from scenario now).
     pub validity: Duration,
     /// Key usages of issued certificates.
-    pub key_usages: Vec<KeyUsage>,
+    pub key_usages: Vec<KeyUse>,
     /// Extended key usages of issued certificates (default clientAuth).
     pub extended_key_usages: Vec<der::oid::ObjectIdentifier>,
     /// What happens to the extensions a request asks for.
@@ -132,7 +104,7 @@ impl Template {
         Template {
             name: name.into(),
             validity: Duration::from_secs(days.saturating_mul(86_400)),
-            key_usages: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
+            key_usages: vec![KeyUse::DigitalSignature, KeyUse::KeyEncipherment],
             extended_key_usages: vec![crate::csr::CLIENT_AUTH],
             extensions: ExtensionPolicy::Override,
         }

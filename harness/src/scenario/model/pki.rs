@@ -6,36 +6,6 @@ use serde::Deserialize;
 
 use super::super::limits;
 
-/// A key usage bit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyUsageName {
-    /// digitalSignature.
-    DigitalSignature,
-    /// nonRepudiation.
-    NonRepudiation,
-    /// keyEncipherment.
-    KeyEncipherment,
-    /// dataEncipherment.
-    DataEncipherment,
-    /// keyAgreement.
-    KeyAgreement,
-}
-
-impl KeyUsageName {
-    /// The PKI type.
-    pub fn key_use(self) -> crate::csr::KeyUse {
-        use crate::csr::KeyUse as K;
-        match self {
-            KeyUsageName::DigitalSignature => K::DigitalSignature,
-            KeyUsageName::NonRepudiation => K::NonRepudiation,
-            KeyUsageName::KeyEncipherment => K::KeyEncipherment,
-            KeyUsageName::DataEncipherment => K::DataEncipherment,
-            KeyUsageName::KeyAgreement => K::KeyAgreement,
-        }
-    }
-}
-
 /// An extended key usage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -103,7 +73,7 @@ pub struct ProfileSetup {
     pub san: Vec<SanKindName>,
     /// Key usage the request may ask for (default: any).
     #[serde(default)]
-    pub key_usage: Option<Vec<KeyUsageName>>,
+    pub key_usage: Option<Vec<crate::csr::KeyUse>>,
     /// Key length in bits (default 2048; the devices' keys are 2048 bits).
     #[serde(default = "default_key_length")]
     pub key_length: u32,

@@ -6,7 +6,8 @@ use serde::Deserialize;
 
 use super::super::limits::{self, StartTime};
 use super::super::span::Span;
-use super::pki::{EkuName, ExtensionsName, IntuneSetup, KeyUsageName, NdesSetup};
+use super::pki::{EkuName, ExtensionsName, IntuneSetup, NdesSetup};
+use crate::csr::KeyUse;
 use crate::provision::StoreCondition;
 
 /// The world before the first step.
@@ -104,7 +105,7 @@ pub struct TemplateSetup {
     pub validity: Span,
     /// Key usages of issued certificates (default digital_signature, key_encipherment).
     #[serde(default)]
-    pub key_usage: Option<Vec<KeyUsageName>>,
+    pub key_usage: Option<Vec<KeyUse>>,
     /// Extended key usages of issued certificates (default client_auth).
     #[serde(default)]
     pub eku: Option<Vec<EkuName>>,

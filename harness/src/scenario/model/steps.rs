@@ -5,9 +5,10 @@ use serde::Deserialize;
 
 use super::super::limits;
 use super::super::span::Span;
-use super::pki::{EkuName, KeyUsageName, ProfileSetup};
+use super::pki::{EkuName, ProfileSetup};
 use super::setup::TemplateSetup;
 use crate::contract::fault::{FaultTarget, KindName};
+use crate::csr::KeyUse;
 
 /// One step of a scenario.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -233,7 +234,7 @@ pub struct CsrShape {
     pub san: Vec<SanValue>,
     /// Key usage the request asks for (default: none).
     #[serde(default)]
-    pub key_usage: Vec<KeyUsageName>,
+    pub key_usage: Vec<KeyUse>,
     /// Extended key usages the request asks for (default: none).
     #[serde(default)]
     pub eku: Vec<EkuName>,
