@@ -10,7 +10,7 @@ use x509_cert::Certificate;
 use crate::fixtures;
 use crate::scenario::model::MessageShape;
 use crate::scep::client::{self, malformed, CertRepOutcome, Device, RequestOptions, SentRequest};
-use crate::scep::{MessageType, PkiMessage, PkiStatus};
+use crate::scep::{MessageType, PkiMessage, PkiStatus, RaCerts};
 
 use super::world::World;
 
@@ -53,6 +53,8 @@ pub struct Prepared {
     /// The request as built, for a well-formed message (a broken one cannot be matched to its
     /// answer).
     sent: Option<SentRequest>,
+    /// The certificate the answer must be signed by (GetCACert's RA signer).
+    signer: Certificate,
 }
 
 /// What preparing an enrollment came to: a request to send, or already the outcome (NDES's
@@ -94,10 +96,14 @@ pub async fn prepare(
     let csr = request.build(&key).map_err(|e| e.to_string())?;
     let me = Device::self_signed(key, device, &mut rng).map_err(|e| e.to_string())?;
     let url = world.ndes.url();
-    let ra_encryption = match ca_certs(world, &url).await {
-        Ok(certs) => pick_encryption_cert(certs)?,
+    let ra = match ca_certs(world, &url).await {
+        Ok(certs) => {
+            let cached = fixtures::ndes_ra().map_err(|e| e.to_string())?;
+            RaCerts::select_or(certs, &cached).map_err(|e| format!("GetCACert: {e}"))?
+        }
         Err(reason) => return Ok(Ready::Done(Enrollment::Error { reason })),
     };
+    let ra_encryption = ra.encryption;
     let opts = RequestOptions::default();
     let e = |e: crate::scep::ScepError| e.to_string();
     let (body, sent): (Vec<u8>, Option<SentRequest>) = match shape {
@@ -129,12 +135,22 @@ pub async fn prepare(
             (sent.message.clone(), None)
         }
     };
-    Ok(Ready::Send(Box::new(Prepared { me, body, sent })))
+    Ok(Ready::Send(Box::new(Prepared {
+        me,
+        body,
+        sent,
+        signer: ra.signer,
+    })))
 }
 
 /// Posts a prepared PKIOperation to NDES and classifies the answer.
 pub async fn send(world: &World, prepared: Prepared) -> Enrollment {
-    let Prepared { me, body, sent } = prepared;
+    let Prepared {
+        me,
+        body,
+        sent,
+        signer,
+    } = prepared;
     let url = world.ndes.url();
     let answer = world
         .http
@@ -172,7 +188,7 @@ pub async fn send(world: &World, prepared: Prepared) -> Enrollment {
     }
     // Reading the answer is RSA work: off the runtime's threads, so that the answers of
     // requests in flight at once are read in parallel.
-    tokio::task::spawn_blocking(move || read_answer(&bytes, &me, sent))
+    tokio::task::spawn_blocking(move || read_answer(&bytes, &me, sent, &signer))
         .await
         .unwrap_or_else(|e| Enrollment::Error {
             reason: format!("reading the answer failed: {e}"),
@@ -180,10 +196,14 @@ pub async fn send(world: &World, prepared: Prepared) -> Enrollment {
 }
 
 /// Classifies NDES's answer `bytes` to the request `sent` (`None`: a broken one) of `me`.
-fn read_answer(bytes: &[u8], me: &Device, sent: Option<SentRequest>) -> Enrollment {
-    let ra_signing = fixtures::RA_SIGNING.certificate().ok();
+fn read_answer(
+    bytes: &[u8],
+    me: &Device,
+    sent: Option<SentRequest>,
+    signer: &Certificate,
+) -> Enrollment {
     match sent {
-        Some(sent) => match client::read_cert_rep(bytes, me, &sent, ra_signing.as_ref()) {
+        Some(sent) => match client::read_cert_rep(bytes, me, &sent, Some(signer)) {
             Ok(CertRepOutcome::Success {
                 certificate_der, ..
             }) => match Certificate::from_der(&certificate_der) {
@@ -246,16 +266,4 @@ async fn ca_certs(world: &World, url: &str) -> Result<Vec<Certificate>, String> 
         .await
         .map_err(|_| "GetCACert: answer cut short".to_string())?;
     crate::scep::parse_ca_certs(&bytes).map_err(|e| format!("GetCACert: {e}"))
-}
-
-/// The RA encryption certificate among GetCACert's answer; a device that finds none uses the one
-/// it cached earlier (the fixture), as a device enrolled before the certificate vanished would.
-fn pick_encryption_cert(certs: Vec<Certificate>) -> Result<Certificate, String> {
-    let cached = fixtures::RA_ENCRYPTION
-        .certificate()
-        .map_err(|e| e.to_string())?;
-    Ok(certs
-        .into_iter()
-        .find(|c| c.tbs_certificate.subject == cached.tbs_certificate.subject)
-        .unwrap_or(cached))
 }

@@ -8,7 +8,7 @@ use der::Decode;
 use x509_cert::Certificate;
 
 use crate::fixtures;
-use crate::scep::{client, CertRepOutcome, Device, FailInfo, RequestOptions};
+use crate::scep::{client, CertRepOutcome, Device, FailInfo, RaCerts, RequestOptions};
 use crate::sim::Rng;
 
 /// What an enrollment came to.
@@ -27,7 +27,7 @@ pub struct ScepDevices {
     http: reqwest::Client,
     ndes: String,
     ra_encryption: Certificate,
-    ra_signing: Option<Certificate>,
+    ra_signing: Certificate,
     signers: Vec<Device>,
 }
 
@@ -48,14 +48,7 @@ impl ScepDevices {
         }
         let bytes = resp.bytes().await.map_err(|e| format!("GetCACert: {e}"))?;
         let certs = crate::scep::parse_ca_certs(&bytes).map_err(|e| format!("GetCACert: {e}"))?;
-        let wanted = fixtures::RA_ENCRYPTION
-            .certificate()
-            .map_err(|e| e.to_string())?;
-        let ra_encryption = certs
-            .iter()
-            .find(|c| c.tbs_certificate.subject == wanted.tbs_certificate.subject)
-            .cloned()
-            .ok_or("GetCACert: no RA encryption certificate")?;
+        let ra = RaCerts::select(certs).map_err(|e| format!("GetCACert: {e}"))?;
         let mut signers = Vec::new();
         for n in 0..fixtures::DEVICE_KEYS.len() {
             let key = fixtures::device_key(n).map_err(|e| e.to_string())?;
@@ -66,8 +59,8 @@ impl ScepDevices {
         Ok(ScepDevices {
             http,
             ndes: ndes.to_string(),
-            ra_encryption,
-            ra_signing: fixtures::RA_SIGNING.certificate().ok(),
+            ra_encryption: ra.encryption,
+            ra_signing: ra.signer,
             signers,
         })
     }
@@ -105,7 +98,7 @@ impl ScepDevices {
             .bytes()
             .await
             .map_err(|e| format!("PKIOperation: {e}"))?;
-        match client::read_cert_rep(&bytes, me, &sent, self.ra_signing.as_ref())
+        match client::read_cert_rep(&bytes, me, &sent, Some(&self.ra_signing))
             .map_err(|e| format!("CertRep: {e}"))?
         {
             CertRepOutcome::Success {

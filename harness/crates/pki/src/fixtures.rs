@@ -110,6 +110,20 @@ pub const RA_ENCRYPTION: Identity = identity!("ra-encryption");
 pub const CONNECTOR: Identity = identity!("connector");
 /// The DigiCert-style RA client-authentication certificate, issued by the issuing CA.
 pub const DIGICERT_RA: Identity = identity!("digicert-ra");
+/// The fake NDES's certificates by role, as GetCACert answers them (RA signing, RA
+/// encryption, issuing CA): what a device that enrolled before remembers.
+pub fn ndes_ra() -> Result<crate::scep::RaCerts, FixtureError> {
+    let (signer, encryption) = (RA_SIGNING.certificate()?, RA_ENCRYPTION.certificate()?);
+    Ok(crate::scep::RaCerts {
+        all: vec![
+            signer.clone(),
+            encryption.clone(),
+            ISSUING_CA.certificate()?,
+        ],
+        encryption,
+        signer,
+    })
+}
 
 /// The name the issuing CA goes by, as a connector configures it (a scenario's default).
 pub const CA_NAME: &str = "TEST-ISSUING-CA";

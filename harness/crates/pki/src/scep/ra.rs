@@ -42,50 +42,65 @@ fn key_usage(cert: &Certificate) -> Result<Option<KeyUsage>, ScepError> {
         .map_err(super::decode_err("keyUsage extension"))
 }
 
+/// The first certificate that encrypts and the first that signs, among `certs`.
+type Roles = (Option<Certificate>, Option<Certificate>);
+
+/// The roles `certs` fill; with several certificates, only those that issued no other count.
+fn roles(certs: &[Certificate]) -> Result<(Roles, usize), ScepError> {
+    if let [only] = certs {
+        return Ok(((Some(only.clone()), Some(only.clone())), 1));
+    }
+    let issued_another = |c: &Certificate| {
+        certs.iter().any(|o| {
+            o != c && o.tbs_certificate.issuer == c.tbs_certificate.subject
+                // a self-signed root issued itself only
+                && o.tbs_certificate.issuer != o.tbs_certificate.subject
+        })
+    };
+    let leaves: Vec<&Certificate> = certs.iter().filter(|c| !issued_another(c)).collect();
+    let mut encryption = None;
+    let mut signer = None;
+    for cert in &leaves {
+        let usage = key_usage(cert)?;
+        if encryption.is_none() && usage.as_ref().is_none_or(KeyUsage::key_encipherment) {
+            encryption = Some((*cert).clone());
+        }
+        if signer.is_none() && usage.as_ref().is_none_or(KeyUsage::digital_signature) {
+            signer = Some((*cert).clone());
+        }
+    }
+    Ok(((encryption, signer), leaves.len()))
+}
+
 impl RaCerts {
     /// Chooses the roles among a GetCACert answer.
     pub fn select(certs: Vec<Certificate>) -> Result<RaCerts, ScepError> {
-        let none = || ScepError::Decode {
-            what: "GetCACert answer",
-            why: "it holds no certificate".into(),
-        };
-        if certs.len() == 1 {
-            let only = certs.first().cloned().ok_or_else(none)?;
-            return Ok(RaCerts {
-                encryption: only.clone(),
-                signer: only,
-                all: certs,
+        if certs.is_empty() {
+            return Err(ScepError::Decode {
+                what: "GetCACert answer",
+                why: "it holds no certificate".into(),
             });
         }
-        let issued_another = |c: &Certificate| {
-            certs.iter().any(|o| {
-                o != c && o.tbs_certificate.issuer == c.tbs_certificate.subject
-                    // a self-signed root issued itself only
-                    && o.tbs_certificate.issuer != o.tbs_certificate.subject
-            })
-        };
-        let leaves: Vec<&Certificate> = certs.iter().filter(|c| !issued_another(c)).collect();
-        let mut encryption = None;
-        let mut signer = None;
-        for cert in &leaves {
-            let usage = key_usage(cert)?;
-            if encryption.is_none() && usage.as_ref().is_none_or(KeyUsage::key_encipherment) {
-                encryption = Some((*cert).clone());
-            }
-            if signer.is_none() && usage.as_ref().is_none_or(KeyUsage::digital_signature) {
-                signer = Some((*cert).clone());
-            }
-        }
+        let ((encryption, signer), leaves) = roles(&certs)?;
         let missing = |usage: &str| ScepError::Decode {
             what: "GetCACert answer",
-            why: format!(
-                "none of its {} certificates that issued no other has {usage}",
-                leaves.len()
-            ),
+            why: format!("none of its {leaves} certificates that issued no other has {usage}"),
         };
         Ok(RaCerts {
             encryption: encryption.ok_or_else(|| missing("keyEncipherment"))?,
             signer: signer.ok_or_else(|| missing("digitalSignature"))?,
+            all: certs,
+        })
+    }
+
+    /// What a client that enrolled before does with a GetCACert answer: the roles the answer
+    /// fills come from it, a role it lacks from `cached` (the certificates it kept), as a
+    /// device enrolled before the server lost a certificate would.
+    pub fn select_or(certs: Vec<Certificate>, cached: &RaCerts) -> Result<RaCerts, ScepError> {
+        let ((encryption, signer), _) = roles(&certs)?;
+        Ok(RaCerts {
+            encryption: encryption.unwrap_or_else(|| cached.encryption.clone()),
+            signer: signer.unwrap_or_else(|| cached.signer.clone()),
             all: certs,
         })
     }
@@ -134,5 +149,21 @@ mod tests {
             .to_string();
         assert!(err.contains("digitalSignature"), "{err}");
         assert!(RaCerts::select(vec![]).is_err());
+    }
+
+    #[test]
+    fn a_client_that_enrolled_before_fills_a_missing_role_from_its_cache() {
+        let (ca, signing, encryption) = (
+            ISSUING_CA.certificate().unwrap(),
+            RA_SIGNING.certificate().unwrap(),
+            RA_ENCRYPTION.certificate().unwrap(),
+        );
+        let cached =
+            RaCerts::select(vec![signing.clone(), encryption.clone(), ca.clone()]).unwrap();
+        let ra = RaCerts::select_or(vec![signing.clone(), ca.clone()], &cached).unwrap();
+        assert_eq!((&ra.encryption, &ra.signer), (&encryption, &signing));
+        let ra = RaCerts::select_or(vec![encryption.clone(), ca.clone()], &cached).unwrap();
+        assert_eq!((&ra.encryption, &ra.signer), (&encryption, &signing));
+        assert_eq!(ra.all, vec![encryption, ca]);
     }
 }
