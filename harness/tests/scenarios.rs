@@ -37,7 +37,7 @@ fn run_one(file: &Path) -> Result<(), Failed> {
     if outcome.status == Status::Failed {
         return Err(format!(
             "{}\nseed {}; rerun: {}",
-            outcome.problems.join("\n"),
+            outcome.problem_lines().join("\n"),
             outcome.seed,
             outcome.rerun_command()
         )

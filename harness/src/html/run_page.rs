@@ -206,7 +206,7 @@ fn scenario(index: usize, o: &Outcome, open: bool) -> String {
     if o.status == Status::Failed {
         s += "<h3>What failed</h3><ul class=\"problems\">";
         for p in &o.problems {
-            s += &format!("<li><div class=\"msg\">{}</div></li>", text(p));
+            s += &format!("<li><div class=\"msg\">{}</div></li>", text(&p.to_string()));
         }
         s += "</ul>";
         if !o.findings.is_empty() {

@@ -10,7 +10,7 @@ use crate::catalog::Profile;
 use crate::event::unified::{to_yaml, write_unified_xml, UnifiedXmlForm};
 use crate::event::{EventRecord, XmlLayout};
 
-use super::{snapshot, RunOptions};
+use super::{snapshot, Problem, RunOptions};
 
 /// The folder of the 2021-dialect snapshots, under the snapshots folder.
 pub const FOLDER: &str = "unified-2021";
@@ -42,7 +42,7 @@ pub fn compare(
     name: &str,
     events: &[EventRecord],
     options: &RunOptions,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<Problem>,
 ) {
     if dialect != Profile::Unified2021 {
         return;
@@ -51,7 +51,12 @@ pub fn compare(
     let new = body(events);
     let old = match snapshot::read(&path) {
         Ok(old) => old,
-        Err(e) => return problems.push(format!("cannot read {}: {e}", path.display())),
+        Err(e) => {
+            return problems.push(Problem::SnapshotRead {
+                path,
+                error: e.to_string(),
+            })
+        }
     };
     if old.as_deref() == Some(new.as_str()) {
         return;
@@ -60,20 +65,19 @@ pub fn compare(
         let written = std::fs::create_dir_all(dir.join(FOLDER))
             .and_then(|()| std::fs::write(&path, render(name, &new)));
         if let Err(e) = written {
-            problems.push(format!("cannot write {}: {e}", path.display()));
+            problems.push(Problem::SnapshotWrite {
+                path,
+                error: e.to_string(),
+            });
         }
         return;
     }
     match old {
-        None => problems.push(format!(
-            "no 2021-dialect snapshot {}: run with --update to record it",
-            path.display()
-        )),
-        Some(old) => problems.push(format!(
-            "the 2021-dialect stream differs from {}:\n{}",
-            path.display(),
-            snapshot::diff(&format!("{old}\n"), &format!("{new}\n"))
-        )),
+        None => problems.push(Problem::NoDialectSnapshot { path }),
+        Some(old) => problems.push(Problem::DialectDiffers {
+            path,
+            diff: snapshot::diff(&format!("{old}\n"), &format!("{new}\n")),
+        }),
     }
 }
 

@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use crate::scenario::limits::DEFAULT_BUDGET;
-use crate::scenario::{Scenario, Span};
+use crate::scenario::Scenario;
 
-use super::{run_scenario, Outcome, RunOptions, Status};
+use super::{run_scenario, Outcome, Problem, RunOptions, Status};
 
 /// Test hook: a run of the scenario named by this environment variable panics on purpose, so
 /// tests can prove a panic becomes a failure. Nothing else reads it.
@@ -64,19 +64,16 @@ pub async fn run_guarded(
             Err(e) if e.is_panic() => {
                 let at = take_location(e.id());
                 let payload = panic_text(e.into_panic());
-                format!(
-                    "the harness panicked while running this scenario{}: {payload}",
-                    at.map(|a| format!(" (at {a})")).unwrap_or_default()
-                )
+                Problem::Panicked {
+                    at: at.map(|a| a.to_string()),
+                    message: payload,
+                }
             }
-            Err(_) => "the run was cancelled before it ended".to_string(),
+            Err(_) => Problem::Cancelled,
         },
         () = expired => {
             abort.abort();
-            format!(
-                "the run took longer than its real-time budget of {} and was stopped; if it needs longer, set `budget:` in the scenario (at most 1h)",
-                Span(budget)
-            )
+            Problem::OverBudget { budget }
         }
     };
     Outcome {

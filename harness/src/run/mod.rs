@@ -10,6 +10,7 @@ pub mod device;
 pub mod dialect_snapshot;
 pub mod guard;
 pub mod observed;
+pub mod problem;
 pub mod report;
 pub mod schedule;
 pub mod snapshot;
@@ -20,6 +21,7 @@ pub mod verdict;
 pub mod world;
 
 pub use guard::run_guarded;
+pub use problem::Problem;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -164,9 +166,9 @@ pub struct Outcome {
     pub seed: u64,
     /// Passed or failed.
     pub status: Status,
-    /// What failed, as sentences: the findings below, then anything else (a step that could
-    /// not be carried out, a harness error, a snapshot that differs).
-    pub problems: Vec<String>,
+    /// What failed: the findings below, then anything else (a step that could not be carried
+    /// out, a harness error, a snapshot that differs).
+    pub problems: Vec<Problem>,
     /// The broken rules of the contract, typed.
     pub findings: Vec<conformance::Violation>,
     /// The level the verdict was reached at.
@@ -190,6 +192,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Each problem as the sentence people read.
+    pub fn problem_lines(&self) -> Vec<String> {
+        self.problems.iter().map(Problem::to_string).collect()
+    }
+
     /// The command that reruns just this scenario (by exact name) with the same seed.
     pub fn rerun_command(&self) -> String {
         format!(
@@ -245,7 +252,7 @@ fn world_record(
 struct Execution {
     events: Vec<EventRecord>,
     yaml: String,
-    problems: Vec<String>,
+    problems: Vec<Problem>,
     findings: Vec<conformance::Violation>,
     /// The connector's causes, when it names them.
     causes: Vec<String>,
@@ -260,7 +267,7 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
             return Execution {
                 events: Vec::new(),
                 yaml: String::new(),
-                problems: vec![e.to_string()],
+                problems: vec![Problem::Setup(e.to_string())],
                 findings: Vec::new(),
                 causes: Vec::new(),
                 recorded: None,
@@ -270,7 +277,7 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
     let mut problems = Vec::new();
     let mut ledger = steps::Ledger::default();
     if let Err(e) = steps::run_steps(&world, scenario, &mut ledger).await {
-        problems.push(e.to_string());
+        problems.push(Problem::Step(e.to_string()));
     }
     let events = world.sink.records();
     let issued = world.ca.issued();
@@ -280,7 +287,7 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
         issued,
         world: record,
     };
-    problems.extend(findings.iter().map(|f| f.to_string()));
+    problems.extend(findings.iter().cloned().map(Problem::Finding));
     for incident in world
         .ca
         .incidents()
@@ -289,11 +296,11 @@ async fn execute(scenario: &Scenario, seed: u64, choice: &under_test::Choice) ->
         .chain(world.ndes.incidents())
         .chain(world.identity.incidents())
     {
-        problems.push(format!("harness error: {incident}"));
+        problems.push(Problem::Harness(incident.to_string()));
     }
     let causes = world.sink.causes();
     if let Err(f) = world.shutdown().await {
-        problems.push(f.to_string());
+        problems.push(Problem::Connector(f.to_string()));
     }
     let yaml = crate::event::to_yaml(&events);
     Execution {
@@ -325,10 +332,10 @@ pub async fn run_recorded(
     if options.check_determinism {
         let second = execute(scenario, seed, &options.connector).await;
         if second.yaml != first.yaml {
-            problems.push(format!(
-                "not deterministic: a second run with seed {seed} wrote a different stream:\n{}",
-                snapshot::diff(&first.yaml, &second.yaml)
-            ));
+            problems.push(Problem::NotDeterministic {
+                seed,
+                diff: snapshot::diff(&first.yaml, &second.yaml),
+            });
         }
     }
     if let (Some(dir), Some(recorded)) = (&options.record, &first.recorded) {
@@ -336,7 +343,10 @@ pub async fn run_recorded(
         if let Err(e) = write_record(dir, &scenario.name, &first.events, &recorded.world)
             .and_then(|()| dialect_snapshot::record(dialect, dir, &scenario.name, &first.events))
         {
-            problems.push(format!("cannot record the run into {}: {e}", dir.display()));
+            problems.push(Problem::Record {
+                dir: dir.clone(),
+                error: e.to_string(),
+            });
         }
     }
     let (diff, snapshot_written) = match (&options.snapshots, options.level) {
@@ -415,7 +425,7 @@ fn record_snapshot(
     dir: &Path,
     name: &str,
     yaml: &str,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<Problem>,
 ) -> (Option<String>, bool) {
     let path = snapshot::path(dir, name);
     let body = yaml.trim_end_matches('\n');
@@ -424,7 +434,10 @@ fn record_snapshot(
         _ => match snapshot::write(dir, name, body) {
             Ok(()) => (None, true),
             Err(e) => {
-                problems.push(format!("cannot write {}: {e}", path.display()));
+                problems.push(Problem::SnapshotWrite {
+                    path: path.clone(),
+                    error: e.to_string(),
+                });
                 (None, false)
             }
         },
@@ -436,14 +449,17 @@ fn compare_snapshot(
     name: &str,
     yaml: &str,
     options: &RunOptions,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<Problem>,
 ) -> (Option<String>, bool) {
     let path = snapshot::path(dir, name);
     let body = yaml.trim_end_matches('\n');
     let old = match snapshot::read(&path) {
         Ok(old) => old,
         Err(e) => {
-            problems.push(format!("cannot read {}: {e}", path.display()));
+            problems.push(Problem::SnapshotRead {
+                path,
+                error: e.to_string(),
+            });
             return (None, false);
         }
     };
@@ -455,7 +471,10 @@ fn compare_snapshot(
         return match snapshot::write(dir, name, body) {
             Ok(()) => (None, true),
             Err(e) => {
-                problems.push(format!("cannot write {}: {e}", path.display()));
+                problems.push(Problem::SnapshotWrite {
+                    path: path.clone(),
+                    error: e.to_string(),
+                });
                 (None, false)
             }
         };
@@ -467,20 +486,15 @@ fn compare_snapshot(
     }
     match old {
         None => {
-            problems.push(format!(
-                "no snapshot {}: run with --update to record it{}",
-                path.display(),
-                if options.ci {
-                    " (never written in CI)"
-                } else {
-                    ""
-                }
-            ));
+            problems.push(Problem::NoSnapshot {
+                path,
+                ci: options.ci,
+            });
             (None, false)
         }
         Some(old) => {
             let d = snapshot::diff(&format!("{old}\n"), &format!("{body}\n"));
-            problems.push(format!("the event stream differs from {}", path.display()));
+            problems.push(Problem::SnapshotDiffers { path });
             (Some(d), false)
         }
     }

@@ -86,13 +86,19 @@ fn scenario_case(o: &Outcome) -> TestCase {
     let status = match o.status {
         Status::Passed => TestCaseStatus::success(),
         Status::Failed => {
-            let mut text = o.problems.join("\n");
+            let mut text = o.problem_lines().join("\n");
             if let Some(d) = &o.diff {
                 text += "\n";
                 text += d;
             }
             text += &format!("\nseed {}; rerun: {}", o.seed, o.rerun_command());
-            failure(o.problems.first().cloned().unwrap_or_default(), text)
+            failure(
+                o.problems
+                    .first()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                text,
+            )
         }
     };
     let mut case = TestCase::new(o.name.clone(), status);
@@ -114,7 +120,7 @@ pub fn json(summary: &Summary) -> serde_json::Value {
                 "seed": o.seed,
                 "duration_ms": o.duration.as_millis() as u64,
                 "level": o.level,
-                "problems": o.problems,
+                "problems": o.problem_lines(),
                 "findings": o.findings,
                 "diff": o.diff,
                 "rerun": o.rerun_command(),

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use super::verdict::{Gate, Reason, ReasonKind, Summary};
-use super::{run_guarded, Level, Outcome, RunOptions, Status};
+use super::{run_guarded, Level, Outcome, Problem, RunOptions, Status};
 use crate::scenario::{load_all, Loaded};
 
 /// Shard `index` of `count` (1-based): a deterministic split of the selection by name.
@@ -274,7 +274,7 @@ pub async fn run_many(
                 file,
                 seed,
                 status: Status::Failed,
-                problems: vec![format!("the harness lost this scenario's run: {e}")],
+                problems: vec![Problem::Lost(e.to_string())],
                 diff: None,
                 duration: std::time::Duration::ZERO,
                 events: Vec::new(),

@@ -70,7 +70,11 @@ impl Reason {
         Reason::new(
             ReasonKind::ScenarioFailed,
             &o.name,
-            format!("scenario {} failed: {}", o.name, o.problems.join("; ")),
+            format!(
+                "scenario {} failed: {}",
+                o.name,
+                o.problem_lines().join("; ")
+            ),
         )
     }
 
@@ -230,6 +234,7 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::Problem;
 
     fn outcome(name: &str, status: Status) -> Outcome {
         Outcome {
@@ -239,7 +244,7 @@ mod tests {
             status,
             problems: match status {
                 Status::Passed => vec![],
-                Status::Failed => vec!["it broke".into()],
+                Status::Failed => vec![Problem::Step("it broke".into())],
             },
             diff: None,
             duration: std::time::Duration::ZERO,

@@ -377,7 +377,7 @@ fn run_text(yaml: &str) -> Vec<String> {
         ..RunOptions::default()
     };
     let (outcome, _) = runtime().block_on(run_recorded(&scenario, &file, &options));
-    outcome.problems
+    outcome.problem_lines()
 }
 
 /// Correct behaviour the contract must not fail: a fault that answers validation is Intune's

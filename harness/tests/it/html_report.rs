@@ -242,7 +242,7 @@ fn outcome(name: &str, status: Status, problem: &str) -> Outcome {
         status,
         problems: match status {
             Status::Passed => vec![],
-            Status::Failed => vec![problem.into()],
+            Status::Failed => vec![connector_harness::run::Problem::Step(problem.into())],
         },
         findings: Vec::new(),
         level: Default::default(),

@@ -346,7 +346,9 @@ fn each_invariant_fails_on_its_own_damage() {
 
     // The harness's own checks: a problem it reported.
     let failed = connector_harness::run::Outcome {
-        problems: vec!["harness error: something broke".into()],
+        problems: vec![connector_harness::run::Problem::Harness(
+            "something broke".into(),
+        )],
         ..outcome.clone()
     };
     assert_eq!(caught(&failed, &recorded, None), [Invariant::HarnessChecks]);

@@ -24,7 +24,7 @@ fn backoff_past_the_end_of_scenario_time_fails_the_run() {
     assert_eq!(outcome.status, Status::Failed, "{:?}", outcome.problems);
     assert!(
         outcome
-            .problems
+            .problem_lines()
             .iter()
             .any(|p| p.contains("scenario time ran past 9899-12-31T23:59:59.999Z")),
         "{:?}",

@@ -135,7 +135,7 @@ fn a_concurrent_step_refuses_to_run_beside_faults_and_runs_once_they_are_healed(
     };
     let refused = run_text(&text(""));
     assert_eq!(refused.status, Status::Failed);
-    let problems = refused.problems.join("\n");
+    let problems = refused.problem_lines().join("\n");
     assert!(
         problems.contains("faults are in force (intune.validate)")
             && problems.contains("`heal` them before this step or use `concurrency: 1`"),
@@ -163,7 +163,7 @@ fn a_concurrent_step_refuses_events_that_name_none_of_its_devices() {
     );
     let refused = run_text(&text(3));
     assert_eq!(refused.status, Status::Failed);
-    let problems = refused.problems.join("\n");
+    let problems = refused.problem_lines().join("\n");
     assert!(
         problems.contains("3 of the 3 events written while this step's requests were in flight name no device of the step"),
         "{problems}"

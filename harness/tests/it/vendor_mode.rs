@@ -99,7 +99,7 @@ fn the_faulty_connector_is_failed_for_each_of_its_bugs() {
     let twice = faulty("upload-twice", "upload");
     assert!(
         twice
-            .problems
+            .problem_lines()
             .iter()
             .any(|p| p.starts_with("[intune.exactly-once]")
                 && p.contains("found duplicated: PKCS request")
@@ -109,7 +109,7 @@ fn the_faulty_connector_is_failed_for_each_of_its_bugs() {
     );
     let lost = faulty("lose-one", "upload");
     assert!(
-        lost.problems
+        lost.problem_lines()
             .iter()
             .any(|p| p.starts_with("[intune.exactly-once]")
                 && p.contains("found lost: PKCS request")
@@ -120,7 +120,7 @@ fn the_faulty_connector_is_failed_for_each_of_its_bugs() {
     let wrong = faulty("wrong-code", "pkcs-issue-ca-unavailable");
     assert!(
         wrong
-            .problems
+            .problem_lines()
             .iter()
             .any(|p| p.starts_with("[expect.sequence]")
                 && p.contains("carries 0x0FFFFFFF Unknown_Error")
@@ -151,14 +151,14 @@ fn misbehaving(command: &str) -> (Outcome, Duration) {
 fn a_crashing_hanging_or_babbling_connector_fails_with_its_stderr() {
     let (crashed, _) = misbehaving("echo 'TEST-ONLY boom: cannot load my config' >&2; exit 3");
     assert_eq!(crashed.status, Status::Failed);
-    let text = crashed.problems.join("\n");
+    let text = crashed.problem_lines().join("\n");
     assert!(text.contains("TEST-ONLY boom"), "{text}");
 
     let (garbage, _) = misbehaving(
         r#"read l; echo '{"type":"init_ok","in_reply_to":1}'; read l; echo 'hello, harness'; echo 'TEST-ONLY confused' >&2; sleep 30"#,
     );
     assert_eq!(garbage.status, Status::Failed);
-    let text = garbage.problems.join("\n");
+    let text = garbage.problem_lines().join("\n");
     assert!(
         text.contains("not a protocol message") && text.contains("hello, harness"),
         "{text}"
@@ -168,7 +168,7 @@ fn a_crashing_hanging_or_babbling_connector_fails_with_its_stderr() {
         r#"read l; echo '{"type":"init_ok","in_reply_to":1}'; echo 'TEST-ONLY waiting forever' >&2; sleep 600"#,
     );
     assert_eq!(hung.status, Status::Failed);
-    let text = hung.problems.join("\n");
+    let text = hung.problem_lines().join("\n");
     assert!(
         text.contains("did not answer `start`") && text.contains("TEST-ONLY waiting forever"),
         "{text}"
@@ -260,7 +260,7 @@ fn a_protocol_violation_fails_at_once_with_what_happened() {
         r#"{init}; read l; echo 'TEST-ONLY answering twice' >&2; echo '{{"type":"start_ok","in_reply_to":2}}'; echo '{{"type":"start_ok","in_reply_to":2}}'; sleep 30"#
     ));
     assert_eq!(twice.status, Status::Failed);
-    let text = twice.problems.join("\n");
+    let text = twice.problem_lines().join("\n");
     assert!(
         text.contains("protocol violation")
             && text.contains("`start_ok` (in reply to request 2)")
@@ -276,7 +276,7 @@ fn a_protocol_violation_fails_at_once_with_what_happened() {
     let (wrong, took) = misbehaving(&format!(
         r#"{init}; read l; echo '{{"type":"stop_ok","in_reply_to":2}}'; sleep 30"#
     ));
-    let text = wrong.problems.join("\n");
+    let text = wrong.problem_lines().join("\n");
     assert!(
         text.contains("answered `start` with `stop_ok` (in reply to request 2)")
             && !text.contains("StopOk"),
@@ -298,7 +298,7 @@ fn an_event_after_shutdown_ok_fails_the_scenario() {
     let command = r#"read l; echo '{"type":"init_ok","in_reply_to":1}'; read l; echo '{"type":"event","event_id":10010,"code":"0x0"}'; echo '{"type":"start_ok","in_reply_to":2}'; read l; echo '{"type":"shutdown_ok","in_reply_to":3}'; echo '{"type":"event","event_id":10020,"code":"0x0"}'"#;
     let started = Instant::now();
     let outcome = run_file(&file, Choice::Command(command.into()));
-    let text = outcome.problems.join("\n");
+    let text = outcome.problem_lines().join("\n");
     assert_eq!(outcome.status, Status::Failed, "{text}");
     assert!(
         text.contains("protocol violation") && text.contains("`event` after `shutdown_ok`"),
@@ -378,7 +378,7 @@ fn an_error_reply_fails_the_scenario_with_its_text() {
         r#"read l; echo '{"type":"init_ok","in_reply_to":1}'; read l; echo '{"type":"error","in_reply_to":2,"text":"TEST-ONLY cannot start: no licence"}'; sleep 30"#,
     );
     assert_eq!(refused.status, Status::Failed);
-    let text = refused.problems.join("\n");
+    let text = refused.problem_lines().join("\n");
     assert!(
         text.contains("could not do request 2: TEST-ONLY cannot start: no licence"),
         "{text}"

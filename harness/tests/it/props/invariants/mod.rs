@@ -118,7 +118,7 @@ pub fn check(plan: &Plan, runs: &Runs<'_>, force: bool) -> Vec<Violation> {
     let events = &runs.outcome.events;
     let mut out: Vec<Violation> = runs
         .outcome
-        .problems
+        .problem_lines()
         .iter()
         .map(|p| v(Invariant::HarnessChecks, p.clone()))
         .collect();
