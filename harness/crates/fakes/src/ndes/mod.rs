@@ -25,11 +25,11 @@ use x509_cert::Certificate;
 use crate::contract::ca::ca_paths;
 use crate::contract::fault::NdesOp;
 use crate::contract::policy::PolicyModule;
-use crate::fakes::server::{Incidents, Limits, Server, Tls};
-use crate::fakes::switchboard::Switchboard;
 use crate::fixtures::{FixtureError, ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
 use crate::scep::{Capabilities, FailInfo, MessageType};
+use crate::server::{Incidents, Limits, Server, Tls};
 use crate::sim::Rng;
+use crate::switchboard::Switchboard;
 
 /// The path NDES serves SCEP on.
 pub const MSCEP_PATH: &str = "/certsrv/mscep/mscep.dll";

@@ -18,12 +18,10 @@ use crate::contract::ca::{
     StatusResponse, CLIENT_CERT_HEADER,
 };
 use crate::contract::fault::{CaOp, FaultKind};
-use crate::fakes::signer::{
-    draw_serial, eku, key_usage, whole_seconds, SignSpec, Signable, Signer, MALFORMED_BODY,
-};
-use crate::fakes::switchboard::Switchboard;
 use crate::pki;
+use crate::signer::{draw_serial, eku, whole_seconds, SignSpec, Signable, Signer, MALFORMED_BODY};
 use crate::sim::{format_time, Clock, Rng};
+use crate::switchboard::Switchboard;
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -47,7 +45,11 @@ pub(super) struct Refusal {
 }
 
 impl Refusal {
-    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Refusal {
+    pub(super) fn new(
+        status: StatusCode,
+        kind: &'static str,
+        message: impl Into<String>,
+    ) -> Refusal {
         Refusal {
             status,
             kind,
@@ -55,7 +57,7 @@ impl Refusal {
         }
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Refusal {
+    pub(super) fn bad_request(message: impl Into<String>) -> Refusal {
         Refusal::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
@@ -63,7 +65,7 @@ impl Refusal {
         Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
 
-    pub fn response(&self) -> Response {
+    pub(super) fn response(&self) -> Response {
         (
             self.status,
             Json(ErrorBody {
@@ -88,7 +90,7 @@ pub(super) struct Core {
 }
 
 impl Core {
-    pub fn journal(
+    pub(super) fn journal(
         &self,
         op: CaOp,
         template: Option<String>,
@@ -106,7 +108,7 @@ impl Core {
     }
 
     /// Strikes the switchboard for one call; `Some` is the faulted answer.
-    pub async fn gate(
+    pub(super) async fn gate(
         &self,
         op: CaOp,
         template: Option<String>,
@@ -184,7 +186,7 @@ impl Core {
     }
 
     /// Issues a certificate for the request (signing on a blocking thread).
-    pub async fn issue(
+    pub(super) async fn issue(
         self: Arc<Core>,
         headers: &HeaderMap,
         req: Result<IssueRequest, String>,
@@ -301,7 +303,7 @@ impl Core {
         Ok(answer)
     }
 
-    pub fn revoke(
+    pub(super) fn revoke(
         &self,
         headers: &HeaderMap,
         req: Result<RevokeRequest, String>,
@@ -335,7 +337,7 @@ impl Core {
         })
     }
 
-    pub fn status(&self, serial: &str) -> Result<StatusResponse, Refusal> {
+    pub(super) fn status(&self, serial: &str) -> Result<StatusResponse, Refusal> {
         let serial = pki::normalize_serial(serial)
             .ok_or_else(|| Refusal::bad_request("serial is not hex"))?;
         let store = lock(&self.store);
@@ -354,7 +356,7 @@ impl Core {
     }
 
     /// Signs a CRL of every revoked certificate (on a blocking thread).
-    pub async fn crl(self: Arc<Core>) -> Result<Vec<u8>, Refusal> {
+    pub(super) async fn crl(self: Arc<Core>) -> Result<Vec<u8>, Refusal> {
         let now = whole_seconds(self.clock.now());
         let params = {
             let mut store = lock(&self.store);
@@ -403,7 +405,7 @@ type Extensions = (
 fn extensions(template: &Template, req: &Signable) -> Result<Extensions, String> {
     let honour = template.extensions == ExtensionPolicy::Honour;
     let key_usages = match (&req.csr.key_usage, honour) {
-        (Some(asked), true) => asked.iter().map(|k| key_usage(*k)).collect(),
+        (Some(asked), true) => asked.iter().map(|k| k.rcgen()).collect(),
         _ => template.key_usages.iter().map(|k| k.rcgen()).collect(),
     };
     let ekus = match (&req.csr.extended_key_usage, honour) {

@@ -56,7 +56,7 @@ pub(super) struct Store {
 }
 
 impl Store {
-    pub fn new(history: usize) -> Store {
+    pub(super) fn new(history: usize) -> Store {
         Store {
             issued: VecDeque::new(),
             serials: HashSet::new(),
@@ -70,7 +70,7 @@ impl Store {
     }
 
     /// Journals one call, forgetting the oldest beyond the bound.
-    pub fn log(&mut self, entry: CaJournalEntry) {
+    pub(super) fn log(&mut self, entry: CaJournalEntry) {
         if self.journal.len() >= self.history {
             self.journal.pop_front();
             self.journal_dropped = self.journal_dropped.saturating_add(1);
@@ -79,7 +79,7 @@ impl Store {
     }
 
     /// Keeps an issued certificate, forgetting the oldest beyond the bound (its serial too).
-    pub fn keep(&mut self, record: Record) {
+    pub(super) fn keep(&mut self, record: Record) {
         if self.issued.len() >= self.history {
             if let Some(old) = self.issued.pop_front() {
                 self.serials.remove(&old.serial_bytes);
@@ -89,11 +89,11 @@ impl Store {
         self.issued.push_back(record);
     }
 
-    pub fn find_mut(&mut self, serial: &str) -> Option<&mut Record> {
+    pub(super) fn find_mut(&mut self, serial: &str) -> Option<&mut Record> {
         self.issued.iter_mut().find(|r| r.cert.serial == serial)
     }
 
-    pub fn find(&self, serial: &str) -> Option<&Record> {
+    pub(super) fn find(&self, serial: &str) -> Option<&Record> {
         self.issued.iter().find(|r| r.cert.serial == serial)
     }
 }

@@ -111,7 +111,7 @@ struct UploadLog<'a> {
 
 impl Store {
     /// Queues a PKCS request (its id drawn or given by the caller).
-    pub fn enqueue_pkcs(&mut self, request: CaRequest) -> Result<(), String> {
+    pub(super) fn enqueue_pkcs(&mut self, request: CaRequest) -> Result<(), String> {
         let issuer = serde_json::from_str::<PkcsParameters>(&request.parameters)
             .ok()
             .map(|p| p.ca_name);
@@ -120,7 +120,7 @@ impl Store {
     }
 
     /// Queues a revocation of `serial`.
-    pub fn enqueue_revocation(
+    pub(super) fn enqueue_revocation(
         &mut self,
         request: RevocationRequest,
         serial: &str,
@@ -131,7 +131,7 @@ impl Store {
     }
 
     /// `downloadCARequests`.
-    pub fn download_pkcs(
+    pub(super) fn download_pkcs(
         &mut self,
         p: &CaRequestDownloadParameters,
     ) -> Result<Vec<CaRequest>, Refusal> {
@@ -145,7 +145,7 @@ impl Store {
     }
 
     /// `downloadRevocationRequests`.
-    pub fn download_revocations(
+    pub(super) fn download_revocations(
         &mut self,
         p: &RevocationDownloadParameters,
     ) -> Result<Vec<RevocationRequest>, Refusal> {
@@ -157,7 +157,7 @@ impl Store {
     }
 
     /// `uploadCARequestResults`.
-    pub fn upload_pkcs(&mut self, results: Vec<CaRequestResult>) -> Result<(), Refusal> {
+    pub(super) fn upload_pkcs(&mut self, results: Vec<CaRequestResult>) -> Result<(), Refusal> {
         let echoes: Vec<Option<String>> = results
             .iter()
             .map(|r| {
@@ -190,7 +190,10 @@ impl Store {
     }
 
     /// `uploadRevocationResults`.
-    pub fn upload_revocations(&mut self, results: Vec<RevocationResult>) -> Result<(), Refusal> {
+    pub(super) fn upload_revocations(
+        &mut self,
+        results: Vec<RevocationResult>,
+    ) -> Result<(), Refusal> {
         let echoes = vec![None; results.len()];
         let Store {
             revocations,
@@ -208,7 +211,7 @@ impl Store {
     }
 
     /// Records that a fault answered an upload: nothing was read, nothing kept.
-    pub fn upload_faulted(&mut self, queue: Queue) {
+    pub(super) fn upload_faulted(&mut self, queue: Queue) {
         self.uploads.push(UploadAttempt {
             queue,
             request_id: String::new(),

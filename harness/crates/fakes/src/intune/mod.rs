@@ -59,13 +59,13 @@ use crate::contract::intune::pkcs::{CaRequest, PkcsParameters, REQUEST_TYPE};
 use crate::contract::intune::registration::{RenewRequest, RenewResponse, SigningCertificate};
 use crate::contract::intune::revocation::RevocationRequest;
 use crate::contract::intune::transport;
-use crate::fakes::identity::TokenKeys;
-use crate::fakes::server::{Incidents, Limits, Server, Tls};
-use crate::fakes::signer::{draw_serial, whole_seconds, SignSpec, Signable, Signer};
-use crate::fakes::switchboard::Switchboard;
-use crate::fakes::FakeError;
+use crate::identity::TokenKeys;
 use crate::pki;
+use crate::server::{Incidents, Limits, Server, Tls};
+use crate::signer::{draw_serial, whole_seconds, SignSpec, Signable, Signer};
 use crate::sim::{format_time, Clock, Rng};
+use crate::switchboard::Switchboard;
+use crate::FakeError;
 
 /// Validity of a renewed registration certificate.
 pub const RENEWAL_VALIDITY: Duration = Duration::from_secs(365 * 86_400);

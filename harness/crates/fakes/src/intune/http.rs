@@ -28,8 +28,8 @@ use crate::contract::intune::{
     pkcs, revocation, transport, Discovery, ODataValue, ScepErrorCode, Service, ServiceEndpoint,
     DISCOVERY_PATH,
 };
-use crate::fakes::server::Transport;
-use crate::fakes::signer::MALFORMED_BODY;
+use crate::server::Transport;
+use crate::signer::MALFORMED_BODY;
 use crate::sim::format_time;
 
 /// The fake's routes.
@@ -324,7 +324,7 @@ impl Inner {
         &self,
         op: IntuneOp,
         service: Option<Service>,
-        strike: crate::fakes::switchboard::Strike<IntuneOp>,
+        strike: crate::switchboard::Strike<IntuneOp>,
         body: &[u8],
     ) -> Response {
         let code = match strike.kind {

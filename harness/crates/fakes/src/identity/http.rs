@@ -18,7 +18,7 @@ use crate::contract::identity::{
     issuer, AadError, AadErrorCode, Resource, TokenAnswerV1, TokenAnswerV2, TokenClaims,
     CLIENT_CREDENTIALS,
 };
-use crate::fakes::signer::MALFORMED_BODY;
+use crate::signer::MALFORMED_BODY;
 use crate::sim::format_time;
 
 /// Most form fields read from one request.

@@ -46,12 +46,12 @@ use crate::contract::ca::{ErrorBody, IssueRequest, CLIENT_CERT_HEADER};
 #[cfg(doc)]
 use crate::contract::fault::Scope;
 use crate::contract::fault::{CaOp, Fault, FaultKind, FaultTarget, Scope as FaultScope};
-use crate::fakes::server::{Incidents, Limits, Server, Tls};
-use crate::fakes::signer::Signer;
-use crate::fakes::switchboard::Switchboard;
-use crate::fakes::FakeError;
 use crate::fixtures::DIGICERT_RA;
+use crate::server::{Incidents, Limits, Server, Tls};
+use crate::signer::Signer;
 use crate::sim::{Clock, Rng};
+use crate::switchboard::Switchboard;
+use crate::FakeError;
 
 /// Which CA product the fake behaves like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -24,7 +24,7 @@ pub(super) struct Bounded<T> {
 }
 
 impl<T: Clone> Bounded<T> {
-    pub fn new(cap: usize) -> Bounded<T> {
+    pub(super) fn new(cap: usize) -> Bounded<T> {
         Bounded {
             items: VecDeque::new(),
             cap,
@@ -32,7 +32,7 @@ impl<T: Clone> Bounded<T> {
         }
     }
 
-    pub fn push(&mut self, item: T) {
+    pub(super) fn push(&mut self, item: T) {
         if self.items.len() >= self.cap {
             self.items.pop_front();
             self.dropped = self.dropped.saturating_add(1);
@@ -40,7 +40,7 @@ impl<T: Clone> Bounded<T> {
         self.items.push_back(item);
     }
 
-    pub fn to_vec(&self) -> Vec<T> {
+    pub(super) fn to_vec(&self) -> Vec<T> {
         self.items.iter().cloned().collect()
     }
 }
@@ -85,7 +85,7 @@ impl Default for History {
 }
 
 /// Most challenges kept at once, used or not: beyond it the oldest minted is forgotten.
-pub const MAX_LIVE_CHALLENGES: usize = 100_000;
+pub(super) const MAX_LIVE_CHALLENGES: usize = 100_000;
 
 pub(super) struct Store {
     pub tenant_id: String,
@@ -120,7 +120,7 @@ pub(super) struct Store {
 }
 
 impl Store {
-    pub fn new(
+    pub(super) fn new(
         tenant_id: String,
         rng: &Rng,
         profiles: Vec<ScepProfile>,
@@ -158,7 +158,7 @@ impl Store {
     }
 
     /// Keeps a newly minted challenge, forgetting the oldest beyond [`MAX_LIVE_CHALLENGES`].
-    pub fn keep_challenge(&mut self, id: u64, record: ChallengeRecord) {
+    pub(super) fn keep_challenge(&mut self, id: u64, record: ChallengeRecord) {
         self.challenges.insert(id, record);
         self.challenge_order.push_back(id);
         while self.challenges.len() > MAX_LIVE_CHALLENGES {
@@ -178,7 +178,7 @@ impl Store {
     }
 
     /// Marks a challenge used, forgetting the longest-used beyond the history's bound.
-    pub fn use_challenge(&mut self, id: u64) {
+    pub(super) fn use_challenge(&mut self, id: u64) {
         let Some(record) = self.challenges.get_mut(&id) else {
             return;
         };
@@ -195,7 +195,7 @@ impl Store {
     }
 
     /// Keeps a validated transaction, forgetting the oldest beyond the bound.
-    pub fn keep_transaction(&mut self, id: String) {
+    pub(super) fn keep_transaction(&mut self, id: String) {
         if self
             .transactions
             .insert(id.clone(), Transaction { notified: false })
@@ -211,7 +211,7 @@ impl Store {
     }
 
     /// The ledger in queue order: PKCS requests, then revocations.
-    pub fn ledger_entries(&self) -> Vec<LedgerEntry> {
+    pub(super) fn ledger_entries(&self) -> Vec<LedgerEntry> {
         let mut entries = self.pkcs.entries(Queue::Pkcs);
         entries.extend(self.revocations.entries(Queue::Revocation));
         entries

@@ -29,10 +29,10 @@ pub use token::{TokenKeys, TokenRefusal};
 
 use crate::contract::fault::{Fault, FaultKind, FaultTarget, IdentityOp, Scope};
 use crate::contract::identity::{token_v1_path, token_v2_path, Resource};
-use crate::fakes::server::{Incidents, Limits, Server};
-use crate::fakes::switchboard::Switchboard;
-use crate::fakes::FakeError;
+use crate::server::{Incidents, Limits, Server};
 use crate::sim::{Clock, Rng};
+use crate::switchboard::Switchboard;
+use crate::FakeError;
 
 /// The lifetime Entra ID gives an application token: an hour, less a second.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);

@@ -21,7 +21,7 @@ const TOKEN: usize = 1 + NONCE + PLAIN + TAG;
 
 /// What a token says, once opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Claims {
+pub(super) struct Claims {
     /// The challenge record's id.
     pub id: u64,
     /// Issued at, Unix milliseconds of scenario time.
@@ -31,13 +31,13 @@ pub struct Claims {
 }
 
 /// Mints and opens tokens under one key.
-pub struct Minter {
+pub(super) struct Minter {
     cipher: Aes256Gcm,
 }
 
 impl Minter {
     /// A minter whose key comes from `rng` (a fork of the scenario seed).
-    pub fn new(rng: &mut Rng) -> Minter {
+    pub(super) fn new(rng: &mut Rng) -> Minter {
         let mut key = [0u8; 32];
         rand::RngCore::fill_bytes(rng, &mut key);
         Minter {
@@ -46,7 +46,7 @@ impl Minter {
     }
 
     /// The token for `claims`, with a nonce drawn from `rng`.
-    pub fn mint(&self, claims: Claims, rng: &mut Rng) -> String {
+    pub(super) fn mint(&self, claims: Claims, rng: &mut Rng) -> String {
         let nonce = rng.bytes(NONCE);
         let mut plain = Vec::with_capacity(PLAIN);
         plain.extend_from_slice(&claims.id.to_be_bytes());
@@ -64,7 +64,11 @@ impl Minter {
     }
 
     /// Opens a presented challenge at scenario time `now_ms`.
-    pub fn open(&self, presented: &str, now_ms: i64) -> Result<Claims, (ScepErrorCode, String)> {
+    pub(super) fn open(
+        &self,
+        presented: &str,
+        now_ms: i64,
+    ) -> Result<Claims, (ScepErrorCode, String)> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(presented.trim())
             .map_err(|e| {

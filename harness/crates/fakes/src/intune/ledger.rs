@@ -197,7 +197,7 @@ impl<T: Clone> RequestQueue<T> {
     }
 
     /// Queues `request` under `id`, reporting `tag` (its device or serial) in the state.
-    pub fn push(
+    pub(super) fn push(
         &mut self,
         id: &str,
         tag: &str,
@@ -253,7 +253,7 @@ impl<T: Clone> RequestQueue<T> {
 
     /// Hands out up to `max` waiting requests that `keep` selects, oldest first; they stay
     /// waiting until a final result is recorded.
-    pub fn hand_out(&mut self, max: u32, keep: impl Fn(&Waiting<T>) -> bool) -> Vec<T> {
+    pub(super) fn hand_out(&mut self, max: u32, keep: impl Fn(&Waiting<T>) -> bool) -> Vec<T> {
         self.waiting
             .values_mut()
             .filter(|w| keep(w))
@@ -266,18 +266,18 @@ impl<T: Clone> RequestQueue<T> {
     }
 
     /// Whether `id` was ever queued.
-    pub fn was_queued(&self, id: &str) -> bool {
+    pub(super) fn was_queued(&self, id: &str) -> bool {
         self.slot_of(id).is_some()
     }
 
     /// Whether `id` already has its final result.
-    pub fn is_final(&self, id: &str) -> bool {
+    pub(super) fn is_final(&self, id: &str) -> bool {
         self.slot_of(id)
             .is_some_and(|s| self.slots[s as usize].counts.recorded > 0)
     }
 
     /// The request `id` names, while it waits.
-    pub fn waiting(&self, id: &str) -> Option<&T> {
+    pub(super) fn waiting(&self, id: &str) -> Option<&T> {
         let s = self.slot_of(id)?;
         let slot = &self.slots[s as usize];
         match self.waiting.get(&slot.first_row) {
@@ -292,14 +292,14 @@ impl<T: Clone> RequestQueue<T> {
     }
 
     /// Counts one upload for `id` (queued: `was_queued` said so).
-    pub fn count(&mut self, id: &str, add: impl FnOnce(&mut Counts)) {
+    pub(super) fn count(&mut self, id: &str, add: impl FnOnce(&mut Counts)) {
         if let Some(s) = self.slot_of(id) {
             add(&mut self.slots[s as usize].counts);
         }
     }
 
     /// `id` has its final result: it leaves the waiting list.
-    pub fn finish(&mut self, id: &str) {
+    pub(super) fn finish(&mut self, id: &str) {
         let Some(s) = self.slot_of(id) else {
             return;
         };
@@ -318,7 +318,7 @@ impl<T: Clone> RequestQueue<T> {
     }
 
     /// Ids still waiting, oldest first.
-    pub fn pending_ids(&self) -> Vec<String> {
+    pub(super) fn pending_ids(&self) -> Vec<String> {
         self.waiting
             .values()
             .map(|w| self.text_of(&self.slots[w.slot as usize].key))
@@ -326,7 +326,7 @@ impl<T: Clone> RequestQueue<T> {
     }
 
     /// Every queueing, in queue order: id and tag.
-    pub fn queued(&self) -> Vec<(String, String)> {
+    pub(super) fn queued(&self) -> Vec<(String, String)> {
         self.rows
             .iter()
             .map(|r| {
@@ -339,7 +339,7 @@ impl<T: Clone> RequestQueue<T> {
     }
 
     /// The ledger, one entry per queueing, in queue order.
-    pub fn entries(&self, queue: Queue) -> Vec<LedgerEntry> {
+    pub(super) fn entries(&self, queue: Queue) -> Vec<LedgerEntry> {
         self.rows
             .iter()
             .map(|r| {
@@ -358,7 +358,7 @@ impl<T: Clone> RequestQueue<T> {
     }
 
     /// The queue's standing, counted in place.
-    pub fn summary(&self) -> QueueSummary {
+    pub(super) fn summary(&self) -> QueueSummary {
         let mut s = QueueSummary {
             queued: self.rows.len(),
             distinct: self.slots.len(),

@@ -9,10 +9,10 @@ use rcgen::{
 };
 use time::OffsetDateTime;
 
-use crate::csr::{Csr, KeyUse, San};
-use crate::fakes::FakeError;
+use crate::csr::{Csr, San};
 use crate::fixtures::{ISSUING_CA, ROOT_CA};
 use crate::sim::Rng;
+use crate::FakeError;
 
 /// What `malformed` answers: not JSON, not DER, not PEM.
 pub(crate) const MALFORMED_BODY: &str = "{\"serialNumber\": \"3F2A<html>";
@@ -96,17 +96,6 @@ pub(crate) fn eku(oid: &der::oid::ObjectIdentifier) -> ExtendedKeyUsagePurpose {
     }
 }
 
-/// A key usage as rcgen writes it.
-pub(crate) fn key_usage(k: KeyUse) -> KeyUsagePurpose {
-    match k {
-        KeyUse::DigitalSignature => KeyUsagePurpose::DigitalSignature,
-        KeyUse::NonRepudiation => KeyUsagePurpose::ContentCommitment,
-        KeyUse::KeyEncipherment => KeyUsagePurpose::KeyEncipherment,
-        KeyUse::DataEncipherment => KeyUsagePurpose::DataEncipherment,
-        KeyUse::KeyAgreement => KeyUsagePurpose::KeyAgreement,
-    }
-}
-
 /// The request's subject, attribute by attribute, as rcgen writes it.
 fn subject(name: &x509_cert::name::Name) -> DistinguishedName {
     use der::Tagged;
@@ -137,15 +126,16 @@ fn subject(name: &x509_cert::name::Name) -> DistinguishedName {
 }
 
 /// The issuing CA as a signer.
-pub(crate) struct Signer {
-    pub(crate) issuer: Issuer<'static, KeyPair>,
+pub struct Signer {
+    /// The issuing CA's certificate and key, as rcgen signs with them.
+    pub issuer: Issuer<'static, KeyPair>,
     issuing_der: Vec<u8>,
     root_der: Vec<u8>,
 }
 
 impl Signer {
     /// The fixture issuing CA.
-    pub(crate) fn issuing_ca() -> Result<Signer, FakeError> {
+    pub fn issuing_ca() -> Result<Signer, FakeError> {
         let key = ISSUING_CA.rcgen_key()?;
         let issuing_der = ISSUING_CA.cert_der()?;
         let root_der = ROOT_CA.cert_der()?;
