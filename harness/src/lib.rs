@@ -24,15 +24,15 @@
 pub mod assemble;
 pub mod check;
 pub mod cli;
-pub mod connector;
-pub mod event;
 pub mod gateway;
 pub mod html;
 pub mod load;
 pub mod run;
 pub mod scenario;
 pub mod serve;
+pub use harness_connector as connector;
 pub use harness_contract::{catalog, contract};
+pub use harness_events as event;
 pub use harness_fakes as fakes;
 pub use harness_pki::{csr, fixtures, pki, provision, scep};
 pub use harness_sim::{sim, transport};

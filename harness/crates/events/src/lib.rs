@@ -7,6 +7,15 @@
 //! harness uses on its own streams (`from_*`: the first problem is an error) and the loose
 //! reading `check` does of a log someone else wrote ([`scan_file`]: every problem is reported
 //! with the record it belongs to, and reading goes on).
+//!
+//! Depends on the contract (the catalog) and the simulation core (the clock) only: the
+//! reference connector writes its events through it, and the harness reads and checks them.
+
+#![warn(missing_docs, unreachable_pub)]
+
+// The lower crates' modules, under the names this crate's paths use (`crate::sim::Clock`).
+use harness_contract::catalog;
+use harness_sim::sim;
 
 mod decode;
 mod evtx;

@@ -8,6 +8,17 @@
 //! One connector is one service instance: [`Connector::start`] / [`Connector::stop`], a
 //! [`Connector::sync`] cycle (renewal check, PKCS, revocation), and the NDES policy module
 //! ([`Connector::verify_challenge`], [`Connector::notify_outcome`]).
+//!
+//! Depends on the contract, the event log, PKI and the simulation core only: never on the
+//! fakes, the runner or the scenario language, which the crate graph enforces.
+
+#![warn(missing_docs, unreachable_pub)]
+
+// The lower crates' modules, under the names this crate's paths use (`crate::sim::Clock`).
+use harness_contract::{catalog, contract};
+use harness_events as event;
+use harness_pki::{fixtures, pki};
+use harness_sim::{sim, transport};
 
 pub mod cause;
 mod crp;

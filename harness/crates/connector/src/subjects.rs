@@ -17,10 +17,10 @@ pub(super) struct Subjects {
 
 impl Subjects {
     /// Transactions remembered at most.
-    pub const CAP: usize = 10_000;
+    pub(crate) const CAP: usize = 10_000;
 
     /// Remembers (or updates) who `transaction_id` is for.
-    pub fn remember(&mut self, transaction_id: &str, device: String, user: String) {
+    pub(crate) fn remember(&mut self, transaction_id: &str, device: String, user: String) {
         self.next = self.next.wrapping_add(1);
         let generation = self.next;
         self.map
@@ -42,14 +42,14 @@ impl Subjects {
     }
 
     /// Who `transaction_id` is for.
-    pub fn get(&self, transaction_id: &str) -> Option<(String, String)> {
+    pub(crate) fn get(&self, transaction_id: &str) -> Option<(String, String)> {
         self.map
             .get(transaction_id)
             .map(|(_, d, u)| (d.clone(), u.clone()))
     }
 
     /// Forgets `transaction_id` (its transaction ended).
-    pub fn forget(&mut self, transaction_id: &str) {
+    pub(crate) fn forget(&mut self, transaction_id: &str) {
         self.map.remove(transaction_id);
         if self.map.is_empty() {
             self.order.clear();
@@ -58,7 +58,7 @@ impl Subjects {
 
     /// Transactions remembered.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
 }

@@ -84,7 +84,7 @@ fn read_pem_cert(path: &Path) -> io::Result<Vec<u8>> {
 }
 
 impl Store {
-    pub fn new(dir: &Path) -> Store {
+    pub(crate) fn new(dir: &Path) -> Store {
         Store {
             dir: dir.to_path_buf(),
         }
@@ -103,7 +103,7 @@ impl Store {
 
     /// Reads the registration certificate and its key, as the service does at start: a
     /// failed read is tried once more after completing a renewal that was interrupted.
-    pub fn registration(&self) -> Found {
+    pub(crate) fn registration(&self) -> Found {
         let path = self.path(REGISTRATION_CERT);
         let (der, recovered) = match read_pem_cert(&path) {
             Ok(der) => (der, false),
@@ -147,7 +147,7 @@ impl Store {
 
     /// Replaces the registration certificate (written aside, then renamed into place) and
     /// points the settings at it.
-    pub fn replace_registration(&self, cert: &StoredCertificate) -> io::Result<()> {
+    pub(crate) fn replace_registration(&self, cert: &StoredCertificate) -> io::Result<()> {
         let path = self.path(REGISTRATION_CERT);
         let partial = self.path(&format!("{REGISTRATION_CERT}{PARTIAL}"));
         fs::write(&partial, cert_pem(&cert.der))?;
@@ -162,17 +162,17 @@ impl Store {
     }
 
     /// The policy module's SCEP signing certificate, if the store has it.
-    pub fn signing_certificate(&self) -> Option<Vec<u8>> {
+    pub(crate) fn signing_certificate(&self) -> Option<Vec<u8>> {
         read_pem_cert(&self.path(SIGNING_CERT)).ok()
     }
 
     /// Keeps a downloaded signing certificate.
-    pub fn put_signing_certificate(&self, der: &[u8]) -> io::Result<()> {
+    pub(crate) fn put_signing_certificate(&self, der: &[u8]) -> io::Result<()> {
         fs::write(self.path(SIGNING_CERT), cert_pem(der))
     }
 
     /// Whether the CRP encryption certificate is in the store (and reads as a certificate).
-    pub fn has_crp_encryption_certificate(&self) -> bool {
+    pub(crate) fn has_crp_encryption_certificate(&self) -> bool {
         read_pem_cert(&self.path(CRP_ENCRYPTION_CERT))
             .ok()
             .is_some_and(|der| x509_cert::Certificate::from_der(&der).is_ok())

@@ -49,7 +49,7 @@ pub(crate) fn system_time(r: &UnifiedRecord) -> String {
 
 /// One `<Event>` element (no trailing newline; an [`UnifiedXmlForm::EvtxRecord`] starts with
 /// its own declaration line).
-pub fn event_xml(r: &UnifiedRecord, form: UnifiedXmlForm) -> String {
+pub(super) fn event_xml(r: &UnifiedRecord, form: UnifiedXmlForm) -> String {
     let q = if form == UnifiedXmlForm::EvtxRecord {
         '"'
     } else {

@@ -159,7 +159,7 @@ mod tests {
     use super::*;
     use crate::catalog::unified::UnifiedEvent;
     use crate::catalog::Detail;
-    use crate::event::Details;
+    use crate::Details;
 
     fn record() -> UnifiedRecord {
         UnifiedRecord {

@@ -11,7 +11,7 @@ use super::Connector;
 
 /// What a transfer is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RequestKind {
+pub(crate) enum RequestKind {
     /// PKCS certificate requests.
     Pkcs,
     /// Revocation requests.

@@ -89,7 +89,7 @@ impl Failure {
 
 /// The result of a call after retries, with the number of attempts it took.
 #[derive(Clone, Debug)]
-pub struct Called<T> {
+pub(crate) struct Called<T> {
     /// The answer, or the last failure.
     pub result: Result<T, Failure>,
     /// Attempts made (1 = no retry).
@@ -97,7 +97,7 @@ pub struct Called<T> {
 }
 
 /// An answer as it came: status and body.
-pub struct Answer {
+pub(crate) struct Answer {
     /// HTTP status.
     pub status: u16,
     /// Body.
@@ -107,7 +107,7 @@ pub struct Answer {
 impl Answer {
     /// The default reading: 2xx is JSON `T`, a 4xx (not 401) with an error body is a clean
     /// refusal, anything else an HTTP failure.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Failure> {
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, Failure> {
         if (200..300).contains(&self.status) {
             return serde_json::from_slice(&self.body).map_err(|_| Failure::Malformed);
         }
@@ -115,7 +115,7 @@ impl Answer {
     }
 
     /// The failure a non-2xx answer stands for.
-    pub fn failure(&self) -> Failure {
+    pub(crate) fn failure(&self) -> Failure {
         if (400..500).contains(&self.status) && self.status != 401 {
             if let Some((code, message)) = error_body(&self.body) {
                 return Failure::Refused {
@@ -198,7 +198,7 @@ where
 
 /// The CA: base URL, HTTP client and the retry policy.
 #[derive(Clone)]
-pub struct Peer {
+pub(crate) struct Peer {
     base: String,
     client: reqwest::Client,
     policy: RetryPolicy,
@@ -207,7 +207,7 @@ pub struct Peer {
 
 impl Peer {
     /// A peer at `base` (no trailing slash needed).
-    pub fn new(base: &str, policy: RetryPolicy, clock: Arc<dyn Time>) -> Peer {
+    pub(crate) fn new(base: &str, policy: RetryPolicy, clock: Arc<dyn Time>) -> Peer {
         Peer {
             base: base.trim_end_matches('/').to_string(),
             client: client(policy),
@@ -217,7 +217,7 @@ impl Peer {
     }
 
     /// POSTs `body` as JSON to `path` and parses the answer, retrying unexpected failures.
-    pub async fn post<B: Serialize, T: DeserializeOwned>(
+    pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
@@ -235,7 +235,7 @@ impl Peer {
 }
 
 /// The connector's client of the Intune services.
-pub struct IntuneClient {
+pub(crate) struct IntuneClient {
     discovery_url: String,
     token: String,
     client: reqwest::Client,
@@ -248,7 +248,7 @@ pub struct IntuneClient {
 
 impl IntuneClient {
     /// A client that finds the services at `discovery_url` and presents `token`.
-    pub fn new(
+    pub(crate) fn new(
         discovery_url: &str,
         token: &str,
         policy: RetryPolicy,
@@ -314,7 +314,7 @@ impl IntuneClient {
 
     /// POSTs `body` to `suffix` of `service`, reads the answer with `read`, retrying
     /// unexpected failures. `extra` headers are added to the standard ones.
-    pub async fn call<B: Serialize, T>(
+    pub(crate) async fn call<B: Serialize, T>(
         &self,
         service: Service,
         suffix: &str,
@@ -356,7 +356,7 @@ impl IntuneClient {
     }
 
     /// [`IntuneClient::call`] with the default reading (JSON on 2xx).
-    pub async fn post<B: Serialize, T: DeserializeOwned>(
+    pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         service: Service,
         suffix: &str,

@@ -60,7 +60,8 @@ impl Details {
         self.0.is_empty()
     }
 
-    pub(crate) fn into_map(self) -> BTreeMap<Detail, String> {
+    /// The details as a map, by detail.
+    pub fn into_map(self) -> BTreeMap<Detail, String> {
         self.0
     }
 }
