@@ -21,6 +21,8 @@
 //! assert_eq!(sink.records().len(), 1);
 //! ```
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod assemble;
 pub mod check;
 pub mod cli;

@@ -116,7 +116,7 @@ pub fn render_catalog(format: CatalogFormat) -> String {
 }
 
 /// For each catalog pair, the connector's cause and the scenario that reproduces it.
-pub fn render_paths(format: CatalogFormat) -> String {
+pub(super) fn render_paths(format: CatalogFormat) -> String {
     use crate::connector::Cause;
     match format {
         CatalogFormat::Json => {

@@ -6,10 +6,10 @@ use anyhow::Context;
 
 /// Largest answer body read from a server (micromdm caps requests at 2 MiB; a CertRep or a
 /// GetCACert answer is a few KB).
-pub const MAX_BODY: usize = 4 * 1024 * 1024;
+pub(super) const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// The client every phase uses: keep-alive pool, no proxy, `timeout` per request.
-pub fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+pub(super) fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
@@ -21,7 +21,7 @@ pub fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
 
 /// `url` with `?operation=OP` (or `&operation=OP` when it has a query already), plus
 /// `&message=…` (percent-encoded) when given.
-pub fn operation_url(url: &str, op: &str, message: Option<&str>) -> String {
+pub(super) fn operation_url(url: &str, op: &str, message: Option<&str>) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     let mut out = format!("{url}{sep}operation={op}");
     if let Some(m) = message {
@@ -39,7 +39,7 @@ pub fn operation_url(url: &str, op: &str, message: Option<&str>) -> String {
 
 /// Why a body could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum BodyError {
+pub(super) enum BodyError {
     /// The connection failed while reading.
     #[error("{0}")]
     Transport(#[from] reqwest::Error),
@@ -49,7 +49,7 @@ pub enum BodyError {
 }
 
 /// Reads a body, refusing more than [`MAX_BODY`] bytes.
-pub async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+pub(super) async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, BodyError> {
     if resp
         .content_length()
         .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > MAX_BODY))

@@ -111,6 +111,9 @@ pub enum Gate {
     /// `--no-coverage-gate`.
     Off,
 }
+
+/// What a library run came to: every selected scenario's outcome, the coverage of the catalog
+/// and the reasons the run as a whole failed.
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
     /// How many scenarios were selected; every one has an outcome.

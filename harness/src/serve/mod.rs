@@ -201,7 +201,7 @@ pub(crate) struct World {
 
 impl World {
     /// Every URL (empty until the admin API listens, which is before anyone can ask).
-    pub fn urls(&self) -> Urls {
+    pub(crate) fn urls(&self) -> Urls {
         self.urls.get().cloned().unwrap_or_else(|| Urls {
             ca: String::new(),
             intune: String::new(),
@@ -216,7 +216,7 @@ impl World {
     }
 
     /// Asks serve to stop (what `POST /shutdown` does).
-    pub fn request_stop(&self) {
+    pub(crate) fn request_stop(&self) {
         self.stop.send_replace(true);
     }
 }

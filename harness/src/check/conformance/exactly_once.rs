@@ -20,7 +20,11 @@ fn queue_name(q: Queue) -> &'static str {
 
 /// Everything wrong with how the queued requests came back. `drained` adds the liveness half:
 /// every request has its one final result and nothing is left pending.
-pub fn check(intune: &IntuneState, issued: &[IssuedCertificate], drained: bool) -> Vec<Violation> {
+pub(super) fn check(
+    intune: &IntuneState,
+    issued: &[IssuedCertificate],
+    drained: bool,
+) -> Vec<Violation> {
     sentences(intune, issued, drained)
         .into_iter()
         .map(|found| {

@@ -16,7 +16,7 @@ use crate::sim::{format_time, parse_time};
 
 /// The clock as `GET /clock` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClockView {
+pub(super) struct ClockView {
     /// Scenario now, RFC 3339.
     pub now: String,
     /// Where serve started it.

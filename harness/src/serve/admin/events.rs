@@ -16,7 +16,7 @@ use super::AdminError;
 use crate::serve::World;
 
 /// The content type of the stream.
-pub const JSON_LINES: &str = "application/x-ndjson";
+pub(super) const JSON_LINES: &str = "application/x-ndjson";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

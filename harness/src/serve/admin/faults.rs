@@ -49,7 +49,7 @@ const SHAPE: &str = r#"{"target", "kind", "status"?, "code"?, "times"?}"#;
 
 /// A fault in force, as `GET /faults` lists it and `POST /faults` echoes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FaultView {
+pub(super) struct FaultView {
     /// The target, `ca.issue`.
     pub target: String,
     /// The kind, `status`.

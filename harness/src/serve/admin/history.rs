@@ -19,7 +19,7 @@ use crate::sim::format_time;
 /// `GET /history/ca`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CaHistory {
+pub(super) struct CaHistory {
     /// The most recent calls, oldest first.
     pub journal: Vec<CaJournalEntry>,
     /// Calls forgotten.
@@ -33,7 +33,7 @@ pub struct CaHistory {
 /// A certificate the CA issued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct IssuedView {
+pub(super) struct IssuedView {
     /// Serial, upper-case hex.
     pub serial: String,
     /// SHA-1 thumbprint, upper-case hex.
@@ -75,7 +75,7 @@ impl From<IssuedCert> for IssuedView {
 
 /// `GET /history/ndes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NdesHistory {
+pub(super) struct NdesHistory {
     /// The most recent requests, oldest first.
     pub requests: Vec<NdesRequestView>,
     /// Requests forgotten.
@@ -85,7 +85,7 @@ pub struct NdesHistory {
 /// One request NDES received and what it did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NdesRequestView {
+pub(super) struct NdesRequestView {
     /// `GetCACaps`, `GetCACert`, `PKIOperation`, or the operation as sent.
     pub operation: String,
     /// messageType (`PKCSReq`, `RenewalReq`, …), when readable.
@@ -153,7 +153,7 @@ impl From<NdesRequestRecord> for NdesRequestView {
 
 /// `GET /incidents`: internal failures of each fake (each one a harness error).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Incidents {
+pub(super) struct Incidents {
     /// The fake CA's.
     pub ca: Vec<String>,
     /// The fake Intune's.
