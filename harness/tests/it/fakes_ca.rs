@@ -721,6 +721,35 @@ async fn unavailable_refuses_connections_until_healed_on_the_same_port() -> Res 
     Ok(())
 }
 
+/// While `unavailable`, the port stays the CA's, so `heal` can reopen it: a socket that does
+/// not ask to share ports (as an outgoing connection's does not) cannot take it. Before the
+/// port was held, another world's connection once took it and `heal` failed to bind. No call
+/// is made first: connections the CA closed would hold the port in TIME_WAIT for a while.
+#[tokio::test]
+async fn an_unavailable_port_stays_the_cas_until_healed() -> Res {
+    let (ca, _) = start(CaKind::Microsoft, 9).await?;
+    let addr = ca.addr();
+    ca.inject(
+        CaOp::Issue,
+        Fault {
+            kind: FaultKind::Unavailable,
+            scope: Scope::UntilHealed,
+        },
+    )
+    .await?;
+    assert!(std::net::TcpStream::connect(addr).is_err(), "not refused");
+    let other = tokio::net::TcpSocket::new_v4()?;
+    assert!(
+        other.bind(addr).is_err(),
+        "the closed port was free for anyone"
+    );
+    drop(other);
+    ca.heal(CaOp::Issue).await?;
+    assert_normal(&ca, CaOp::Issue).await?;
+    ca.shutdown().await;
+    Ok(())
+}
+
 /// What real clients send: a SHA-1-signed request asking for SANs (UPN, DNS, e-mail), key
 /// usage, extended key usage and a subject key identifier. An `Override` template keeps its own
 /// key usages and EKU but copies the SANs; an `Honour` template copies all of them.

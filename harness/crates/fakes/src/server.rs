@@ -181,6 +181,18 @@ impl Server {
         tls: Option<Tls>,
     ) -> std::io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
+        Server::serve_with_tls(listener, router, name, limits, incidents, tls)
+    }
+
+    /// As [`Server::bind_with_tls`], on a socket already listening.
+    pub fn serve_with_tls(
+        listener: TcpListener,
+        router: Router,
+        name: &'static str,
+        limits: Limits,
+        incidents: Incidents,
+        tls: Option<Tls>,
+    ) -> std::io::Result<Server> {
         let addr = listener.local_addr()?;
         let router = guarded(router, name, limits, incidents);
         let (stop, stop_rx) = oneshot::channel();

@@ -164,8 +164,10 @@ const OPS: [CaOp; 5] = [
 /// The fake CA. See the module documentation for its behaviour and faults.
 pub struct FakeCa {
     core: Arc<Core>,
-    /// The server while the port is open; `None` while `unavailable`.
-    server: tokio::sync::Mutex<Option<Server>>,
+    /// The server while the port is open; while `unavailable`, the port held by a socket that
+    /// is bound but not listening, so connections are refused and no other socket (an outgoing
+    /// connection's ephemeral port, another world's listener) can take the port before `heal`.
+    server: tokio::sync::Mutex<Port>,
     addr: SocketAddr,
     limits: Limits,
     tls: Option<Tls>,
@@ -196,7 +198,7 @@ impl FakeCa {
         let addr = server.addr();
         Ok(FakeCa {
             core,
-            server: tokio::sync::Mutex::new(Some(server)),
+            server: tokio::sync::Mutex::new(Port::Open(server)),
             addr,
             limits: config.limits,
             tls: config.tls,
@@ -263,22 +265,32 @@ impl FakeCa {
         let unavailable = OPS
             .iter()
             .any(|op| self.core.switchboard.peek(*op) == Some(FaultKind::Unavailable));
-        let mut server = self.server.lock().await;
-        match (unavailable, server.as_mut()) {
-            (true, Some(open)) => {
+        let mut port = self.server.lock().await;
+        let bind = |source| FakeError::Bind {
+            addr: self.addr,
+            source,
+        };
+        match (unavailable, &mut *port) {
+            (true, Port::Open(open)) => {
                 open.close().await;
-                *server = None;
+                *port = Port::Held(Some(hold(self.addr).map_err(bind)?));
             }
-            (false, None) => {
-                *server = Some(
-                    open_server(
-                        &self.core,
-                        self.addr,
+            (false, Port::Held(held)) => {
+                let socket = match held.take() {
+                    Some(socket) => socket,
+                    None => hold(self.addr).map_err(bind)?,
+                };
+                let listener = socket.listen(1024).map_err(bind)?;
+                *port = Port::Open(
+                    Server::serve_with_tls(
+                        listener,
+                        http::router(self.core.clone()),
+                        "CA",
                         self.limits,
-                        &self.tls,
-                        &self.incidents,
+                        self.incidents.clone(),
+                        self.tls.clone(),
                     )
-                    .await?,
+                    .map_err(bind)?,
                 );
             }
             _ => {}
@@ -329,7 +341,8 @@ impl FakeCa {
     /// connections to finish.
     pub async fn shutdown(self) {
         self.core.switchboard.close();
-        if let Some(server) = self.server.lock().await.take() {
+        let port = std::mem::replace(&mut *self.server.lock().await, Port::Held(None));
+        if let Port::Open(server) = port {
             server.shutdown().await;
         }
     }
@@ -341,6 +354,26 @@ impl Drop for FakeCa {
         // stops accepting.
         self.core.switchboard.close();
     }
+}
+
+/// The CA's port: served, or held while `unavailable` (`None` only after a failed hold or
+/// shutdown).
+enum Port {
+    Open(Server),
+    Held(Option<tokio::net::TcpSocket>),
+}
+
+/// A socket bound to `addr` and not listening: connections to it are refused, and the port
+/// stays taken.
+fn hold(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As TcpListener::bind does: the closed listener's connections may linger in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket)
 }
 
 async fn open_server(
