@@ -273,7 +273,10 @@ impl FakeCa {
         match (unavailable, &mut *port) {
             (true, Port::Open(open)) => {
                 open.close().await;
-                *port = Port::Held(Some(hold(self.addr).map_err(bind)?));
+                // Closed either way: a failed hold is retried when the port reopens.
+                let held = hold(self.addr);
+                *port = Port::Held(None);
+                *port = Port::Held(Some(held.map_err(bind)?));
             }
             (false, Port::Held(held)) => {
                 let socket = match held.take() {
