@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use crate::gateway::report::{self, Ran};
+use crate::gateway::report;
 use crate::gateway::scenario::{self, ScenarioOutcome};
 use crate::gateway::{GatewayBug, GatewayUnderTest};
 
@@ -52,11 +52,7 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 }
 
 fn print(o: &ScenarioOutcome) {
-    let verdict = if o.problems.is_empty() {
-        "passed"
-    } else {
-        "FAILED"
-    };
+    let verdict = if o.passed() { "passed" } else { "FAILED" };
     println!("{verdict}: {}", o.name);
     for p in &o.problems {
         println!("  {p}");
@@ -106,11 +102,11 @@ pub fn gateway(args: GatewayArgs) -> u8 {
         match runtime.block_on(scenario::run(s, &under_test)) {
             Ok(o) => {
                 print(&o);
-                ran.push(Ran::of(&o));
+                ran.push(o);
             }
             Err(e) => {
                 println!("FAILED: {}\n  {e}", s.name);
-                ran.push(Ran::error(&s.name, e.to_string()));
+                ran.push(ScenarioOutcome::not_run(&s.name, e.to_string()));
             }
         }
     }

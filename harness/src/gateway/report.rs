@@ -1,52 +1,14 @@
 //! Reports of a gateway run, for CI: a JSON document and JUnit XML, both read from the same
-//! list of scenario results, so they agree with each other and with the exit code. Each finding
-//! keeps its rule's name, what the rule says and the device it is about.
+//! list of scenario outcomes, so they agree with each other and with the exit code. Each
+//! finding keeps its rule's name, what the rule says and the device it is about.
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde_json::json;
 
-use super::finding::GatewayFinding;
 use super::scenario::ScenarioOutcome;
 
-/// What one gateway scenario came to: its findings and every reason it failed (a finding, an
-/// expectation not met, or a run that could not be carried out).
-#[derive(Clone, Debug)]
-pub struct Ran {
-    /// The scenario's name.
-    pub name: String,
-    /// What the checker found.
-    pub findings: Vec<GatewayFinding>,
-    /// Why it failed; empty when it passed.
-    pub problems: Vec<String>,
-}
-
-impl Ran {
-    /// A scenario that ran to its end.
-    pub fn of(o: &ScenarioOutcome) -> Ran {
-        Ran {
-            name: o.name.clone(),
-            findings: o.findings.clone(),
-            problems: o.problems.clone(),
-        }
-    }
-
-    /// A scenario whose run could not be carried out.
-    pub fn error(name: &str, why: String) -> Ran {
-        Ran {
-            name: name.to_string(),
-            findings: Vec::new(),
-            problems: vec![why],
-        }
-    }
-
-    /// Whether it passed.
-    pub fn passed(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
-
 /// The JSON report: the verdict, the counts, and each scenario with its findings.
-pub fn json(ran: &[Ran]) -> serde_json::Value {
+pub fn json(ran: &[ScenarioOutcome]) -> serde_json::Value {
     let failed = ran.iter().filter(|r| !r.passed()).count();
     json!({
         "verdict": if failed == 0 { "passed" } else { "failed" },
@@ -69,7 +31,7 @@ pub fn json(ran: &[Ran]) -> serde_json::Value {
 
 /// JUnit XML: suite `gateway`, one test case per scenario; a failed one's message names the
 /// rules broken, its text has every problem.
-pub fn junit(ran: &[Ran]) -> Result<String, quick_junit::SerializeError> {
+pub fn junit(ran: &[ScenarioOutcome]) -> Result<String, quick_junit::SerializeError> {
     let mut report = Report::new("connector-harness gateway");
     let mut suite = TestSuite::new("gateway");
     for r in ran {

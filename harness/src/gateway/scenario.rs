@@ -178,6 +178,23 @@ pub struct ScenarioOutcome {
     pub problems: Vec<String>,
 }
 
+impl ScenarioOutcome {
+    /// A scenario whose run could not be carried out: `why` is its one problem.
+    pub fn not_run(name: &str, why: String) -> ScenarioOutcome {
+        ScenarioOutcome {
+            name: name.to_string(),
+            devices: Vec::new(),
+            findings: Vec::new(),
+            problems: vec![why],
+        }
+    }
+
+    /// Whether it passed.
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
 async fn step(
     w: &GatewayWorld,
     s: &GatewayStep,

@@ -194,7 +194,14 @@ impl FakeCa {
         });
         let incidents = Incidents::default();
         let want = SocketAddr::new(config.bind, 0);
-        let server = open_server(&core, want, config.limits, &config.tls, &incidents).await?;
+        let server = serve(
+            &core,
+            want,
+            hold(want),
+            config.limits,
+            &config.tls,
+            &incidents,
+        )?;
         let addr = server.addr();
         Ok(FakeCa {
             core,
@@ -273,28 +280,25 @@ impl FakeCa {
         match (unavailable, &mut *port) {
             (true, Port::Open(open)) => {
                 open.close().await;
-                // Closed either way: a failed hold is retried when the port reopens.
-                let held = hold(self.addr);
-                *port = Port::Held(None);
-                *port = Port::Held(Some(held.map_err(bind)?));
+                // Closed either way: a hold that fails is tried again when the port reopens.
+                match hold(self.addr) {
+                    Ok(socket) => *port = Port::Held(Some(socket)),
+                    Err(e) => {
+                        *port = Port::Held(None);
+                        return Err(bind(e));
+                    }
+                }
             }
             (false, Port::Held(held)) => {
-                let socket = match held.take() {
-                    Some(socket) => socket,
-                    None => hold(self.addr).map_err(bind)?,
-                };
-                let listener = socket.listen(1024).map_err(bind)?;
-                *port = Port::Open(
-                    Server::serve_with_tls(
-                        listener,
-                        http::router(self.core.clone()),
-                        "CA",
-                        self.limits,
-                        self.incidents.clone(),
-                        self.tls.clone(),
-                    )
-                    .map_err(bind)?,
-                );
+                let socket = held.take().map_or_else(|| hold(self.addr), Ok);
+                *port = Port::Open(serve(
+                    &self.core,
+                    self.addr,
+                    socket,
+                    self.limits,
+                    &self.tls,
+                    &self.incidents,
+                )?);
             }
             _ => {}
         }
@@ -379,21 +383,27 @@ fn hold(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> {
     Ok(socket)
 }
 
-async fn open_server(
+/// Serves the CA on `socket`, bound to `addr` (held while unavailable, or just bound):
+/// listening from when this returns.
+fn serve(
     core: &Arc<Core>,
     addr: SocketAddr,
+    socket: std::io::Result<tokio::net::TcpSocket>,
     limits: Limits,
     tls: &Option<Tls>,
     incidents: &Incidents,
 ) -> Result<Server, FakeError> {
-    Server::bind_with_tls(
-        addr,
-        http::router(core.clone()),
-        "CA",
-        limits,
-        incidents.clone(),
-        tls.clone(),
-    )
-    .await
-    .map_err(|source| FakeError::Bind { addr, source })
+    socket
+        .and_then(|s| s.listen(1024))
+        .and_then(|listener| {
+            Server::serve_with_tls(
+                listener,
+                http::router(core.clone()),
+                "CA",
+                limits,
+                incidents.clone(),
+                tls.clone(),
+            )
+        })
+        .map_err(|source| FakeError::Bind { addr, source })
 }
