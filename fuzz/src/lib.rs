@@ -7,6 +7,7 @@
 //! writes that target's seeds into `DIR` and exits (`cargo xtask fuzz` does this before each
 //! run).
 
+#[cfg(feature = "intune")]
 pub mod intune;
 pub mod scep;
 pub mod seeds;

@@ -1,11 +1,19 @@
-//! `cargo xtask fuzz`: runs every fuzz target of `fuzz/` (cargo-fuzz, libFuzzer) for a while
-//! and fails on any crash, naming the input that crashed and the command that reproduces it.
+//! `cargo xtask fuzz`: runs every fuzz target of `fuzz/` (libFuzzer, through libfuzzer-sys)
+//! for a while and fails on any crash, naming the input that crashed and the command that
+//! reproduces it.
+//!
+//! The build: the targets are a member of the workspace, built in its dev profile with this
+//! binary as cargo's `RUSTC_WORKSPACE_WRAPPER` ([`wrap_rustc`]), which adds libFuzzer's
+//! coverage instrumentation to the workspace's own crates only. Cargo keeps a wrapped crate
+//! apart from the unwrapped one (the wrapper is part of its metadata), and every dependency is
+//! the one the tests already built: only the harness's crates are compiled again. What is
+//! traced is therefore the harness's own code, where every reader under test lives; a
+//! third-party parser it calls (der, serde-saphyr, evtx) runs at full speed, uninstrumented.
 //!
 //! For each target: its seeds are written afresh into `fuzz/target/seeds/<target>` (by the
 //! target itself, from the repository's and the shared fixtures), then libFuzzer runs with
 //! `fuzz/corpus/<target>` as its growing corpus (kept between local runs) and the seeds and
-//! `harness/tests/fuzz_regressions/<target>` as read-only inputs. cargo-fuzz is installed from
-//! crates.io when it is missing. See `fuzz/README.md`.
+//! `harness/tests/fuzz_regressions/<target>` as read-only inputs. See `fuzz/README.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -14,13 +22,27 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-/// The cargo-fuzz release installed when none is: 0.13 builds with `--sanitizer none`
-/// without any `-Z` flag, which is what lets it run on the stable toolchain.
-const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// Set (to anything) when this binary runs as cargo's workspace rustc wrapper.
+pub const WRAP_ENV: &str = "CONNECTOR_HARNESS_FUZZ_WRAP";
 
-/// Flags of every build and run: no sanitizer (they need nightly; the targets are safe Rust),
-/// and debug assertions on, so integer overflow panics instead of wrapping.
-const BUILD_FLAGS: [&str; 3] = ["--sanitizer", "none", "--debug-assertions"];
+/// What the wrapper adds to a workspace crate's compilation: the coverage instrumentation
+/// libFuzzer feeds on (`-Cpasses=sancov-module` and its options, all stable codegen flags,
+/// the set cargo-fuzz passes with `--sanitizer none`) and `--cfg fuzzing`. Debug assertions
+/// and overflow checks are the dev profile's.
+const INSTRUMENT: [&str; 8] = [
+    "-Cpasses=sancov-module",
+    "-Cllvm-args=-sanitizer-coverage-level=4",
+    "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
+    "-Cllvm-args=-sanitizer-coverage-pc-table",
+    "-Cllvm-args=-sanitizer-coverage-trace-compares",
+    "-Cllvm-args=-sanitizer-coverage-stack-depth",
+    "--cfg",
+    "fuzzing",
+];
+
+/// The workspace crates' optimisation in the fuzz build (their dependencies keep the dev
+/// profile's opt-level 2): more executions per second than opt-level 0 for a short compile.
+const OPT_LEVEL: &str = "1";
 
 /// Seconds one input may take before libFuzzer calls it a hang (a crash here).
 const INPUT_TIMEOUT_SECS: u32 = 10;
@@ -28,7 +50,7 @@ const INPUT_TIMEOUT_SECS: u32 = 10;
 #[derive(Parser, Debug)]
 #[command(
     name = "cargo xtask fuzz",
-    about = "Run the fuzz targets of fuzz/ (cargo-fuzz, libFuzzer) and fail on any crash"
+    about = "Run the fuzz targets of fuzz/ (libFuzzer) and fail on any crash"
 )]
 struct Args {
     /// Seconds to fuzz each target.
@@ -40,9 +62,10 @@ struct Args {
     /// Targets fuzzed at once (each libFuzzer process uses one core).
     #[arg(long, default_value_t = 1)]
     jobs: usize,
-    /// Do not install cargo-fuzz when it is missing; fail with the command instead.
-    #[arg(long)]
-    no_install: bool,
+    /// Instead of fuzzing: run the target(s) once on this input (a crash file, say) and show
+    /// what happens.
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
 }
 
 /// What one target's run gave.
@@ -74,29 +97,13 @@ pub fn run(root: &Path, args: &[String]) -> Result<ExitCode> {
         bail!("--seconds must be at least 1");
     }
     let started = Instant::now();
-    ensure_cargo_fuzz(args.no_install)?;
-    let all = list_targets(root)?;
+    let built = build(root)?;
+    let all: Vec<String> = built.keys().cloned().collect();
     let targets = select(&all, &args.targets)?;
-    eprintln!(
-        "== fuzz: building {} target(s) (cargo fuzz build {})",
-        all.len(),
-        BUILD_FLAGS.join(" ")
-    );
-    let build_started = Instant::now();
-    let status = cargo_fuzz(root)
-        .arg("build")
-        .args(BUILD_FLAGS)
-        .status()
-        .context("running cargo fuzz build")?;
-    if !status.success() {
-        bail!("cargo fuzz build failed ({status})");
+    if let Some(input) = &args.input {
+        return reproduce(&built, &targets, input);
     }
-    eprintln!("   built in {:.0?}", build_started.elapsed());
-    let bin_dir = root
-        .join("fuzz/target")
-        .join(host_triple()?)
-        .join("release");
-    let outcomes = fuzz_all(root, &bin_dir, &targets, args.seconds, args.jobs.max(1))?;
+    let outcomes = fuzz_all(root, &built, &targets, args.seconds, args.jobs.max(1))?;
     print_summary(&outcomes);
     eprintln!("   fuzz step took {:.0?} in all", started.elapsed());
     let crashed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.crashed.is_empty()).collect();
@@ -108,8 +115,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<ExitCode> {
         for input in &o.crashed {
             eprintln!("  {}: {}", o.target, input.display());
             eprintln!(
-                "    reproduce: cargo fuzz run {} {} {}",
-                BUILD_FLAGS.join(" "),
+                "    reproduce: cargo xtask fuzz --target {} --input {}",
                 o.target,
                 input.display()
             );
@@ -127,67 +133,124 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn cargo_fuzz(root: &Path) -> Command {
-    let mut c = cargo();
-    c.current_dir(root).arg("fuzz");
-    c
-}
+/// The built targets: name to executable.
+type Built = std::collections::BTreeMap<String, PathBuf>;
 
-fn cargo_fuzz_version() -> Option<String> {
-    let out = cargo().args(["fuzz", "--version"]).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// Makes sure `cargo fuzz` runs, installing it from crates.io unless told not to.
-fn ensure_cargo_fuzz(no_install: bool) -> Result<()> {
-    if let Some(v) = cargo_fuzz_version() {
-        eprintln!("== fuzz: using {v}");
-        return Ok(());
-    }
-    let install = format!("cargo install cargo-fuzz --version {CARGO_FUZZ_VERSION} --locked");
-    if no_install {
-        bail!("cargo-fuzz is not installed; install it with `{install}`");
-    }
-    eprintln!("== fuzz: cargo-fuzz is not installed; installing it from crates.io: {install}");
+/// Builds every target, instrumented, and answers where each executable is (from cargo's
+/// own messages: the executables cargo leaves in `target/debug/` are shared with any
+/// uninstrumented build of the same names).
+fn build(root: &Path) -> Result<Built> {
+    eprintln!(
+        "== fuzz: building the targets (the workspace's crates instrumented at opt-level {OPT_LEVEL}, dependencies as the tests built them)"
+    );
     let started = Instant::now();
-    let status = cargo()
+    let wrapper = std::env::current_exe().context("finding this program to wrap rustc with")?;
+    let out = cargo()
+        .current_dir(root)
         .args([
-            "install",
-            "cargo-fuzz",
-            "--version",
-            CARGO_FUZZ_VERSION,
-            "--locked",
+            "build",
+            "--package",
+            "connector-harness-fuzz",
+            "--bins",
+            "--features",
+            "intune",
+            "--message-format",
+            "json-render-diagnostics",
+            "--config",
         ])
-        .status()
-        .context("running cargo install")?;
-    if !status.success() || cargo_fuzz_version().is_none() {
-        bail!("installing cargo-fuzz failed ({status}); install it by hand with `{install}`");
-    }
-    eprintln!("   installed in {:.0?}", started.elapsed());
-    Ok(())
-}
-
-fn list_targets(root: &Path) -> Result<Vec<String>> {
-    let out = cargo_fuzz(root)
-        .arg("list")
+        .arg(format!("profile.dev.opt-level={OPT_LEVEL}"))
+        .env("RUSTC_WORKSPACE_WRAPPER", &wrapper)
+        .env(WRAP_ENV, "1")
         .stderr(Stdio::inherit())
         .output()
-        .context("running cargo fuzz list")?;
+        .context("running cargo build for the fuzz targets")?;
     if !out.status.success() {
-        bail!("cargo fuzz list failed ({})", out.status);
+        bail!("building the fuzz targets failed ({})", out.status);
     }
-    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect();
-    if names.is_empty() {
-        bail!("cargo fuzz list named no target in fuzz/");
+    let mut built = Built::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let is_bin = msg["target"]["kind"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k == "bin"));
+        if msg["reason"] == "compiler-artifact"
+            && msg["package_id"]
+                .as_str()
+                .is_some_and(|p| p.contains("connector-harness-fuzz"))
+            && is_bin
+        {
+            if let (Some(name), Some(exe)) =
+                (msg["target"]["name"].as_str(), msg["executable"].as_str())
+            {
+                built.insert(name.to_string(), PathBuf::from(exe));
+            }
+        }
     }
-    Ok(names)
+    if built.is_empty() {
+        bail!("cargo built no fuzz target in fuzz/");
+    }
+    eprintln!(
+        "   built {} targets in {:.0?}",
+        built.len(),
+        started.elapsed()
+    );
+    Ok(built)
+}
+
+/// Runs each of `targets` once on `input`; fails when one crashes.
+fn reproduce(built: &Built, targets: &[String], input: &Path) -> Result<ExitCode> {
+    let mut failed = false;
+    for target in targets {
+        let exe = built
+            .get(target)
+            .with_context(|| format!("{target} was not built"))?;
+        eprintln!(
+            "== fuzz: {target} ({}) on {}",
+            exe.display(),
+            input.display()
+        );
+        let status = Command::new(exe)
+            .arg(input)
+            .status()
+            .with_context(|| format!("running {target}"))?;
+        failed |= !status.success();
+    }
+    Ok(ExitCode::from(u8::from(failed)))
+}
+
+/// Runs as cargo's `RUSTC_WORKSPACE_WRAPPER` (when [`WRAP_ENV`] is set): `ARGS` are rustc's
+/// path and its arguments. A workspace crate's library or binary gets [`INSTRUMENT`]; its
+/// build script, a proc macro and cargo's own probes (`--crate-name ___`) run unchanged, as
+/// none of them links libFuzzer.
+pub fn wrap_rustc(args: &[std::ffi::OsString]) -> ExitCode {
+    let Some((rustc, rest)) = args.split_first() else {
+        eprintln!("{WRAP_ENV} is set, but no rustc was given to run");
+        return ExitCode::from(2);
+    };
+    let arg = |name: &str| {
+        rest.iter()
+            .position(|a| a == name)
+            .and_then(|i| rest.get(i + 1))
+            .and_then(|v| v.to_str())
+    };
+    let crate_name = arg("--crate-name").unwrap_or("___");
+    let instrument = crate_name != "___"
+        && !crate_name.starts_with("build_script_")
+        && arg("--crate-type") != Some("proc-macro");
+    let mut cmd = Command::new(rustc);
+    cmd.args(rest);
+    if instrument {
+        cmd.args(INSTRUMENT);
+    }
+    match cmd.status() {
+        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("cannot run {}: {e}", rustc.to_string_lossy());
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn select(all: &[String], wanted: &[String]) -> Result<Vec<String>> {
@@ -200,18 +263,6 @@ fn select(all: &[String], wanted: &[String]) -> Result<Vec<String>> {
         }
     }
     Ok(wanted.to_vec())
-}
-
-fn host_triple() -> Result<String> {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let out = Command::new(rustc)
-        .arg("-vV")
-        .output()
-        .context("running rustc -vV")?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
-        .context("rustc -vV names no host")
 }
 
 fn count_files(dir: &Path) -> usize {
@@ -245,7 +296,7 @@ fn new_files(dir: &Path, since: SystemTime) -> Vec<PathBuf> {
 /// Fuzzes `targets`, `jobs` at a time; outcomes in the targets' order.
 fn fuzz_all(
     root: &Path,
-    bin_dir: &Path,
+    built: &Built,
     targets: &[String],
     seconds: u64,
     jobs: usize,
@@ -262,7 +313,7 @@ fn fuzz_all(
                 let Some(target) = targets.get(i) else {
                     break;
                 };
-                let outcome = fuzz_one(root, bin_dir, target, seconds);
+                let outcome = fuzz_one(root, built, target, seconds);
                 if let Ok(mut slot) = results[i].lock() {
                     *slot = Some(outcome);
                 }
@@ -281,14 +332,17 @@ fn fuzz_all(
         .collect()
 }
 
-fn fuzz_one(root: &Path, bin_dir: &Path, target: &str, seconds: u64) -> Result<Outcome> {
+fn fuzz_one(root: &Path, built: &Built, target: &str, seconds: u64) -> Result<Outcome> {
+    let exe = built
+        .get(target)
+        .with_context(|| format!("{target} was not built"))?;
     let started = Instant::now();
     let seeds = root.join("fuzz/target/seeds").join(target);
     if seeds.exists() {
         std::fs::remove_dir_all(&seeds).with_context(|| format!("clearing {}", seeds.display()))?;
     }
     // The target writes its own seeds (fuzz/src/lib.rs, SEEDS_ENV) and exits.
-    let out = Command::new(bin_dir.join(target))
+    let out = Command::new(exe)
         .env("CONNECTOR_HARNESS_FUZZ_SEEDS", &seeds)
         .stdout(Stdio::null())
         .output()
@@ -309,17 +363,14 @@ fn fuzz_one(root: &Path, bin_dir: &Path, target: &str, seconds: u64) -> Result<O
     std::fs::create_dir_all(&logs)?;
     let log = logs.join(format!("{target}.log"));
     let log_file = std::fs::File::create(&log)?;
-    let mut cmd = cargo_fuzz(root);
-    cmd.arg("run")
-        .args(BUILD_FLAGS)
-        .arg(target)
-        .arg(&corpus)
-        .arg(&seeds);
+    std::fs::create_dir_all(&artifacts)?;
+    let mut cmd = Command::new(exe);
+    cmd.arg(&corpus).arg(&seeds);
     let regressions = root.join("harness/tests/fuzz_regressions").join(target);
     if regressions.is_dir() {
         cmd.arg(&regressions);
     }
-    cmd.arg("--")
+    cmd.arg(format!("-artifact_prefix={}/", artifacts.display()))
         .arg(format!("-max_total_time={seconds}"))
         .arg(format!("-timeout={INPUT_TIMEOUT_SECS}"))
         .arg("-print_final_stats=1");
@@ -332,7 +383,7 @@ fn fuzz_one(root: &Path, bin_dir: &Path, target: &str, seconds: u64) -> Result<O
         .stdout(log_file.try_clone()?)
         .stderr(log_file)
         .status()
-        .with_context(|| format!("running cargo fuzz run {target}"))?;
+        .with_context(|| format!("running {target}"))?;
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let mut crashed = new_files(&artifacts, since);
     if !status.success() {

@@ -6,8 +6,8 @@
 //! - `cargo xtask bench [--quick] [--json PATH]` measures a release build (see [`bench`]).
 //! - `cargo xtask serve-memory [FLAGS]` measures `serve`'s resident memory after 1,000 and
 //!   after 100,000 mixed requests (`harness/examples/serve_memory.rs`; a figure, not a test).
-//! - `cargo xtask fuzz [--seconds N] [--target NAME] [--jobs N]` runs the fuzz targets of
-//!   `fuzz/` (see `fuzz.rs`).
+//! - `cargo xtask fuzz [--seconds N] [--target NAME] [--jobs N] [--input FILE]` runs the fuzz
+//!   targets of `fuzz/` (see `fuzz.rs`); it is also the rustc wrapper their build uses.
 //! - `cargo xtask conformance [--python P] [--jobs N] [--mutant NAME]` runs the library through
 //!   the second, independent connector and each of its mutants (see `conformance.rs`).
 
@@ -112,6 +112,10 @@ fn serve_memory(args: &[String]) -> Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    if std::env::var_os(fuzz::WRAP_ENV).is_some() {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+        return fuzz::wrap_rustc(&args);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run-scenarios") => {

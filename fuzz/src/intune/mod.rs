@@ -8,6 +8,8 @@
 //! the route (`byte & 0x7F`, counting from 1, modulo the number of routes) and whether the transport headers
 //! the reference client sends are left out (`byte & 0x80`); the rest is the request body.
 
+pub mod seeds;
+
 use std::sync::OnceLock;
 
 use connector_harness::contract::intune::admin::{
