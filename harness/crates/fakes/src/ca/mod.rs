@@ -279,9 +279,11 @@ impl FakeCa {
         };
         match (unavailable, &mut *port) {
             (true, Port::Open(open)) => {
+                // Bound beside the listener, before it closes: the port is never free.
+                let held = hold(self.addr);
                 open.close().await;
                 // Closed either way: a hold that fails is tried again when the port reopens.
-                match hold(self.addr) {
+                match held {
                     Ok(socket) => *port = Port::Held(Some(socket)),
                     Err(e) => {
                         *port = Port::Held(None);
@@ -371,7 +373,9 @@ enum Port {
 }
 
 /// A socket bound to `addr` and not listening: connections to it are refused, and the port
-/// stays taken.
+/// stays taken. Every CA listener is a hold that listens, so on Unix a new hold can bind
+/// beside one still listening (`SO_REUSEPORT`, same user only), and `unavailable` takes the
+/// port before it lets the listener go.
 fn hold(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> {
     let socket = match addr {
         SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
@@ -379,6 +383,8 @@ fn hold(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> {
     };
     // As TcpListener::bind does: the closed listener's connections may linger in TIME_WAIT.
     socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
     socket.bind(addr)?;
     Ok(socket)
 }
@@ -406,4 +412,27 @@ fn serve(
             )
         })
         .map_err(|source| FakeError::Bind { addr, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hold;
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    /// `unavailable` takes the port before the listener lets it go: a second hold binds beside
+    /// a listening one. Were the port free for a moment between the two, an outgoing
+    /// connection could take it as its ephemeral port and the hold would fail with
+    /// `Address already in use` (seen once in a full test run).
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_hold_binds_while_the_port_is_still_listening() {
+        let first = hold(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).expect("bind");
+        let addr = first.local_addr().expect("bound");
+        let listener = first.listen(8).expect("listen");
+        let second = hold(addr);
+        assert!(second.is_ok(), "hold beside a listener: {:?}", second.err());
+        drop(listener);
+        // Connections are refused once the listener is gone: the hold does not listen.
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
 }
