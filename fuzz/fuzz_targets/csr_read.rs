@@ -2,7 +2,7 @@
 //! its signature check and key id, and `pki::read_csr`.
 #![no_main]
 
-use connector_harness::csr::Csr;
+use harness_runner::csr::Csr;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(
@@ -12,6 +12,6 @@ fuzz_target!(
             let _ = csr.verify();
             let _ = csr.key_id();
         }
-        let _ = connector_harness::pki::read_csr(data);
+        let _ = harness_runner::pki::read_csr(data);
     }
 );

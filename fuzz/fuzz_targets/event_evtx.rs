@@ -5,7 +5,7 @@
 
 use std::ops::ControlFlow;
 
-use connector_harness::event::{self, Format};
+use harness_runner::event::{self, Format};
 use libfuzzer_sys::fuzz_target;
 
 /// Whether a panic was raised in the `evtx` crate's own source.

@@ -6,16 +6,16 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use connector_harness::check::{check_items, CheckOptions};
-use connector_harness::event::{self, Format};
-use connector_harness::scenario::model::Expect;
+use harness_runner::check::{check_items, CheckOptions};
+use harness_runner::event::{self, Format};
+use harness_runner::scenario::model::Expect;
 use libfuzzer_sys::fuzz_target;
 
 fn expect() -> &'static Expect {
     static EXPECT: OnceLock<Expect> = OnceLock::new();
     EXPECT.get_or_init(|| {
         let path = connector_harness_fuzz::repo_root().join("scenarios/story-day-in-the-life.yaml");
-        connector_harness::scenario::load_file(&path)
+        harness_runner::scenario::load_file(&path)
             .expect("the story scenario loads")
             .expect
     })

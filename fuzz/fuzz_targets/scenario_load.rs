@@ -30,7 +30,7 @@ fuzz_target!(
     init: connector_harness_fuzz::init("scenario_load"),
     |data: &[u8]| {
         // An empty path skips the file-name check, so every library scenario loads as a seed.
-        let Err(e) = connector_harness::scenario::load_bytes(Path::new(""), data) else {
+        let Err(e) = harness_runner::scenario::load_bytes(Path::new(""), data) else {
             return;
         };
         let shown = e.to_string();

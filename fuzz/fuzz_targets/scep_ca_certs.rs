@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(
     init: connector_harness_fuzz::init("scep_ca_certs"),
     |data: &[u8]| {
-        let _ = connector_harness::scep::parse_ca_certs(data);
-        let _ = connector_harness::scep::certs_only(data);
+        let _ = harness_runner::scep::parse_ca_certs(data);
+        let _ = harness_runner::scep::certs_only(data);
     }
 );

@@ -5,9 +5,9 @@
 //! device: read a CertRep answering its fixed request.
 #![no_main]
 
-use connector_harness::csr::Csr;
-use connector_harness::scep::{read_cert_rep, MessageType, PkiMessage, ReplyTo};
 use der::Encode;
+use harness_runner::csr::Csr;
+use harness_runner::scep::{read_cert_rep, MessageType, PkiMessage, ReplyTo};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(

@@ -4,12 +4,12 @@
 
 use std::sync::OnceLock;
 
-use connector_harness::csr::CsrSpec;
-use connector_harness::fixtures;
-use connector_harness::pki::RsaKey;
-use connector_harness::scep::client::build_pkcs_req;
-use connector_harness::scep::{Device, RequestOptions, SentRequest};
-use connector_harness::sim::Rng;
+use harness_runner::csr::CsrSpec;
+use harness_runner::fixtures;
+use harness_runner::pki::RsaKey;
+use harness_runner::scep::client::build_pkcs_req;
+use harness_runner::scep::{Device, RequestOptions, SentRequest};
+use harness_runner::sim::Rng;
 use x509_cert::Certificate;
 
 /// The device's common name (also the CSR's subject).

@@ -6,17 +6,17 @@
 
 use std::path::Path;
 
-use connector_harness::csr::{CsrDigest, CsrSpec, KeyUse, San, CLIENT_AUTH};
-use connector_harness::event::{self, EventRecord, XmlForm, XmlLayout};
-use connector_harness::fixtures;
-use connector_harness::pki;
-use connector_harness::scep::client::{build_request, malformed};
-use connector_harness::scep::{
+use der::Encode;
+use harness_runner::csr::{CsrDigest, CsrSpec, KeyUse, San, CLIENT_AUTH};
+use harness_runner::event::{self, EventRecord, XmlForm, XmlLayout};
+use harness_runner::fixtures;
+use harness_runner::pki;
+use harness_runner::scep::client::{build_request, malformed};
+use harness_runner::scep::{
     ca_certs_response, cert_rep_failure, cert_rep_success, ContentCipher, DigestAlg, FailInfo,
     MessageType, PkiMessage, RaSigner, ReplyTo, RequestOptions,
 };
-use connector_harness::sim::Rng;
-use der::Encode;
+use harness_runner::sim::Rng;
 
 use crate::{repo_root, scep};
 
@@ -239,8 +239,8 @@ fn csrs() -> Res<Vec<Seed>> {
     Ok(seeds)
 }
 
-fn private_key(pem: &str) -> Res<connector_harness::pki::RsaKey> {
-    connector_harness::pki::RsaKey::from_pem(pem).map_err(err)
+fn private_key(pem: &str) -> Res<harness_runner::pki::RsaKey> {
+    harness_runner::pki::RsaKey::from_pem(pem).map_err(err)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -258,7 +258,7 @@ fn snapshot_streams() -> Res<Vec<(String, Vec<EventRecord>)>> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let Some(body) = connector_harness::run::snapshot::read(&path).map_err(err)? else {
+        let Some(body) = harness_runner::run::snapshot::read(&path).map_err(err)? else {
             continue;
         };
         let records = event::from_yaml(&body).map_err(|e| format!("{name}: {e}"))?;

@@ -21,13 +21,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use connector_harness::contract::intune::scep::{
+use harness_runner::contract::intune::scep::{
     SuccessNotification, SuccessNotificationBody, ValidateBody, ValidateRequest,
 };
-use connector_harness::contract::intune::{transport, Service};
-use connector_harness::serve::device::{Enrolled, ScepDevices};
-use connector_harness::serve::Urls;
-use connector_harness::sim::Rng;
+use harness_runner::contract::intune::{transport, Service};
+use harness_runner::serve::device::{Enrolled, ScepDevices};
+use harness_runner::serve::Urls;
+use harness_runner::sim::Rng;
 use serde_json::json;
 
 struct Args {
@@ -173,20 +173,20 @@ async fn cycle(d: &Driver, w: u64, n: u64) -> Result<()> {
         )
         .await?,
     )?;
-    let key = connector_harness::fixtures::device_key((n % 4) as usize)?;
-    let csr = connector_harness::pki::build_csr(
+    let key = harness_runner::fixtures::device_key((n % 4) as usize)?;
+    let csr = harness_runner::pki::build_csr(
         &key,
         &format!("{device}-gw"),
         minted["challenge"].as_str(),
     )?;
     let transaction_id = rng.hex(16);
-    let csr_b64 = connector_harness::pki::b64(&csr);
+    let csr_b64 = harness_runner::pki::b64(&csr);
     let validated: serde_json::Value = serde_json::from_slice(
         &ok(
             intune_call(
                 d,
                 Service::ScepValidation,
-                connector_harness::contract::intune::scep::VALIDATE,
+                harness_runner::contract::intune::scep::VALIDATE,
             )
             .json(&ValidateBody {
                 request: ValidateRequest {
@@ -206,7 +206,7 @@ async fn cycle(d: &Driver, w: u64, n: u64) -> Result<()> {
         intune_call(
             d,
             Service::ScepValidation,
-            connector_harness::contract::intune::scep::SUCCESS_NOTIFICATION,
+            harness_runner::contract::intune::scep::SUCCESS_NOTIFICATION,
         )
         .json(&SuccessNotificationBody {
             notification: SuccessNotification {
@@ -228,7 +228,7 @@ async fn cycle(d: &Driver, w: u64, n: u64) -> Result<()> {
         intune_call(
             d,
             Service::Pkcs,
-            connector_harness::contract::intune::pkcs::DOWNLOAD,
+            harness_runner::contract::intune::pkcs::DOWNLOAD,
         )
         .json(&json!({"downloadParameters": {"maxMessages": 10}})),
         "downloadCARequests",
@@ -311,10 +311,12 @@ async fn main() -> Result<()> {
         .map_err(|e| anyhow!(e))?;
     let csrs = (0..4)
         .map(|n| {
-            let key = connector_harness::fixtures::device_key(n)?;
-            Ok(connector_harness::pki::b64(
-                &connector_harness::pki::build_csr(&key, &format!("pkcs-device-{n}"), None)?,
-            ))
+            let key = harness_runner::fixtures::device_key(n)?;
+            Ok(harness_runner::pki::b64(&harness_runner::pki::build_csr(
+                &key,
+                &format!("pkcs-device-{n}"),
+                None,
+            )?))
         })
         .collect::<Result<Vec<_>>>()?;
     let d = Arc::new(Driver {

@@ -2,9 +2,9 @@
 
 use serde_json::json;
 
-use crate::catalog::{self, CODES, EVENTS};
+use harness_runner::catalog::{self, CODES, EVENTS};
 
-use super::style::bold;
+use crate::style::bold;
 
 /// Output format of `catalog`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -117,7 +117,7 @@ pub fn render_catalog(format: CatalogFormat) -> String {
 
 /// For each catalog pair, the connector's cause and the scenario that reproduces it.
 pub(super) fn render_paths(format: CatalogFormat) -> String {
-    use crate::connector::Cause;
+    use harness_runner::connector::Cause;
     match format {
         CatalogFormat::Json => {
             let rows: Vec<_> = Cause::ALL

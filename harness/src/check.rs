@@ -1,17 +1,17 @@
 //! `connector-harness check`: a connector's exported event log against the catalog and,
 //! with `--scenario`, against that scenario's expectations. The verdict comes from
-//! [`crate::check`]; this file only reads the arguments and prints.
+//! [`harness_runner::check`]; this file only reads the arguments and prints.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::check::{CheckOptions, Note, Verdict};
-use crate::event::{Format, ScanOptions, DEFAULT_MAX_BYTES, PROVIDER};
-use crate::scenario::{self, Scenario};
+use harness_runner::check::{CheckOptions, Note, Verdict};
+use harness_runner::event::{Format, ScanOptions, DEFAULT_MAX_BYTES, PROVIDER};
+use harness_runner::scenario::{self, Scenario};
 
-use super::style::{bold, green, red};
-use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::style::{bold, green, red};
+use crate::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// The log's format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,8 +137,8 @@ pub fn check(args: CheckArgs) -> anyhow::Result<u8> {
             }
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the world file {}", path.display()))?;
-            let world: crate::check::conformance::WorldRecord = serde_json::from_str(&text)
-                .with_context(|| {
+            let world: harness_runner::check::conformance::WorldRecord =
+                serde_json::from_str(&text).with_context(|| {
                     format!(
                         "{} is not a world record (write one with `run --record DIR`)",
                         path.display()
@@ -157,23 +157,27 @@ pub fn check(args: CheckArgs) -> anyhow::Result<u8> {
         world,
         ..CheckOptions::default()
     };
-    let log = crate::check::unified::check_log(
+    let log = harness_runner::check::unified::check_log(
         &args.events,
         scenario.as_ref().map(|s| &s.expect),
         &options,
     )
     .with_context(|| format!("cannot check {}", args.events.display()))?;
     if let Some(path) = &args.html {
-        let page = crate::html::check_page::render(
+        let page = harness_runner::html::check_page::render(
             &args.events,
             args.scenario.as_deref(),
             &log.legacy,
-            &crate::html::check_page::records(&args.events, args.format.format(), &options.scan),
+            &harness_runner::html::check_page::records(
+                &args.events,
+                args.format.format(),
+                &options.scan,
+            ),
         );
-        crate::html::write(path, &page)?;
+        harness_runner::html::write(path, &page)?;
     }
     if log.involves_unified() {
-        return super::unified::print_log(&args, log);
+        return crate::unified::print_log(&args, log);
     }
     let mut verdict = log.legacy;
     let passed = verdict.passed();

@@ -3,7 +3,7 @@
 //! `--bug` it is the faulty example connector: the same model with deliberate mistakes, for
 //! seeing the harness catch them.
 
-use crate::connector::Bugs;
+use harness_runner::connector::Bugs;
 
 /// A deliberate mistake of the faulty example connector.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,8 +27,8 @@ pub struct ConnectorArgs {
     pub schemas: bool,
     /// The event dialect it declares in `init_ok` and writes to `--log`: `legacy` (the
     /// catalog's) or `unified-2021` (the 2021+ connector's channels, docs/event-log.md).
-    #[arg(long, value_enum, default_value_t = super::unified::ProfileArg::Legacy)]
-    pub dialect: super::unified::ProfileArg,
+    #[arg(long, value_enum, default_value_t = crate::unified::ProfileArg::Legacy)]
+    pub dialect: crate::unified::ProfileArg,
     /// With `--dialect unified-2021`: also write its events, in that dialect, to FILE as
     /// `wevtutil qe /f:xml` prints them (its own Windows event log).
     #[arg(long, value_name = "FILE", requires = "dialect")]
@@ -38,8 +38,8 @@ pub struct ConnectorArgs {
 /// Runs `connector`; returns the exit code.
 pub fn connector(args: ConnectorArgs) -> anyhow::Result<u8> {
     if args.schemas {
-        print!("{}", crate::contract::process::schemas());
-        return Ok(super::EXIT_OK);
+        print!("{}", harness_runner::contract::process::schemas());
+        return Ok(crate::EXIT_OK);
     }
     let bugs = Bugs {
         upload_twice: args.bug.contains(&Bug::UploadTwice),
@@ -50,17 +50,19 @@ pub fn connector(args: ConnectorArgs) -> anyhow::Result<u8> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let dialect = crate::connector::DialectOptions {
+    let dialect = harness_runner::connector::DialectOptions {
         dialect: args.dialect.profile(),
         log: args.log.clone(),
     };
-    let result = runtime.block_on(crate::connector::process::serve_stdio_as(bugs, dialect));
+    let result = runtime.block_on(harness_runner::connector::process::serve_stdio_as(
+        bugs, dialect,
+    ));
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
-        Ok(()) => Ok(super::EXIT_OK),
+        Ok(()) => Ok(crate::EXIT_OK),
         Err(e) => {
             eprintln!("connector: {e}");
-            Ok(super::EXIT_FAILED)
+            Ok(crate::EXIT_FAILED)
         }
     }
 }

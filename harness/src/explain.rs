@@ -2,11 +2,11 @@
 //! codes means, what an administrator of a real server checks, and the scenario that
 //! reproduces it.
 
-use crate::catalog::{self, CatalogError, DiagnosticCode, EventId, Pair, Term};
-use crate::connector::Cause;
-use crate::contract::intune::{CaRequestErrorCode, ScepErrorCode};
+use harness_runner::catalog::{self, CatalogError, DiagnosticCode, EventId, Pair, Term};
+use harness_runner::connector::Cause;
+use harness_runner::contract::intune::{CaRequestErrorCode, ScepErrorCode};
 
-use super::style::bold;
+use crate::style::bold;
 
 /// What `explain` was asked about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,7 +106,7 @@ fn resolve_one(term: &str) -> Result<Subject, ExplainError> {
 /// only) names an event of profile unified-2021 (`4005`, `ScepVerifyFailure`) gets that too,
 /// under its profile's name.
 pub fn explain(terms: &[String]) -> Result<String, ExplainError> {
-    match (explain_legacy(terms), super::unified::explain_term(terms)) {
+    match (explain_legacy(terms), crate::unified::explain_term(terms)) {
         (Ok(text), Some(u)) => Ok(format!(
             "{text}\n{} also names an event of profile unified-2021 (the 2021+ connector's log):\n\n{u}",
             terms.join(" ")

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use crate::gateway::report;
-use crate::gateway::scenario::{self, ScenarioOutcome};
-use crate::gateway::{GatewayBug, GatewayUnderTest};
+use crate::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use harness_runner::gateway::report;
+use harness_runner::gateway::scenario::{self, ScenarioOutcome};
+use harness_runner::gateway::{GatewayBug, GatewayUnderTest};
 
 /// Arguments of `gateway`.
 #[derive(Args, Debug, Clone)]

@@ -1,7 +1,11 @@
-//! The `connector-harness` command line: argument parsing and dispatch.
+//! The `connector-harness` command line: argument parsing (clap), dispatch to
+//! [`harness_runner`], and printing. Nothing here runs a scenario, checks a log or serves a
+//! fake; each subcommand's module reads its flags, calls the runner and prints what it returns.
 //!
 //! Exit codes: 0 success; 1 a check or scenario failed; 2 bad input (unknown term, unreadable
 //! or invalid file, bad arguments).
+
+#![warn(missing_docs, unreachable_pub)]
 
 mod catalog;
 pub mod check;
@@ -142,13 +146,13 @@ pub fn run(cli: Cli) -> u8 {
                 // A start time or option serve refuses is bad input; anything else a failure.
                 if e.chain().any(|c| {
                     matches!(
-                        c.downcast_ref::<crate::serve::ServeError>(),
+                        c.downcast_ref::<harness_runner::serve::ServeError>(),
                         Some(
-                            crate::serve::ServeError::Clock(_)
-                                | crate::serve::ServeError::Option(_)
+                            harness_runner::serve::ServeError::Clock(_)
+                                | harness_runner::serve::ServeError::Option(_)
                         )
                     ) || c
-                        .downcast_ref::<crate::serve::clock::ClockError>()
+                        .downcast_ref::<harness_runner::serve::clock::ClockError>()
                         .is_some()
                 }) {
                     EXIT_USAGE
@@ -160,7 +164,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Load(args) => load::load(args),
         Command::Gateway(args) => gateway::gateway(args),
         Command::Schema => {
-            print!("{}", crate::scenario::schema());
+            print!("{}", harness_runner::scenario::schema());
             EXIT_OK
         }
         Command::Explain { terms } => match explain(&terms) {
@@ -173,7 +177,7 @@ pub fn run(cli: Cli) -> u8 {
                 EXIT_USAGE
             }
         },
-        Command::GenFixtures { dir } => match crate::fixtures::generate(&dir) {
+        Command::GenFixtures { dir } => match harness_runner::fixtures::generate(&dir) {
             Ok(files) => {
                 println!("wrote {} files to {}", files.len(), dir.display());
                 EXIT_OK

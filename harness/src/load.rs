@@ -8,8 +8,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use crate::load::{self, ChallengeSource, ScepLoad};
+use crate::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use harness_runner::load::{self, ChallengeSource, ScepLoad};
 
 /// Arguments of `load`.
 #[derive(Args, Debug, Clone)]

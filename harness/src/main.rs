@@ -5,6 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = connector_harness::cli::Cli::parse();
-    ExitCode::from(connector_harness::cli::run(cli))
+    let cli = connector_harness::Cli::parse();
+    ExitCode::from(connector_harness::run(cli))
 }

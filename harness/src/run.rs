@@ -1,5 +1,5 @@
 //! `connector-harness run`: turn the arguments into the scheduler's [`Plan`]
-//! ([`crate::run::schedule`] loads, selects and runs), then report its one [`Summary`]
+//! ([`harness_runner::run::schedule`] loads, selects and runs), then report its one [`Summary`]
 //! (terminal, JUnit, JSON) — so the reports always agree with the exit code.
 
 use std::cell::RefCell;
@@ -9,12 +9,12 @@ use std::rc::Rc;
 
 use anyhow::Context;
 
-use crate::run::schedule::{self, Plan, Progress, Selection, Shard};
-use crate::run::under_test::Choice;
-use crate::run::verdict::{Gate, ReasonKind, Summary};
-use crate::run::{report, Level, Outcome, Rerun, RerunStart, RunOptions, Status};
+use harness_runner::run::schedule::{self, Plan, Progress, Selection, Shard};
+use harness_runner::run::under_test::Choice;
+use harness_runner::run::verdict::{Gate, ReasonKind, Summary};
+use harness_runner::run::{report, Level, Outcome, Rerun, RerunStart, RunOptions, Status};
 
-use super::style::{bold, green, red};
+use crate::style::{bold, green, red};
 
 /// Arguments of `run`.
 #[derive(clap::Args, Debug, Clone)]
@@ -114,7 +114,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         )?;
     }
     if let Some(path) = &args.html {
-        crate::html::write(path, &crate::html::run_page::render(&summary))?;
+        harness_runner::html::write(path, &harness_runner::html::run_page::render(&summary))?;
     }
     print_summary(&summary);
     Ok(summary.exit_code())

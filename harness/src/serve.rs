@@ -1,4 +1,4 @@
-//! `connector-harness serve`: the command line of [`crate::serve`]. Parses the flags, prints
+//! `connector-harness serve`: the command line of [`harness_runner::serve`]. Parses the flags, prints
 //! the URLs (and writes them to `--urls-file`), and runs until Ctrl-C (SIGINT), SIGTERM or
 //! the admin API's `POST /shutdown` — each of which stops the connector and flushes the event
 //! file before exiting.
@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::scep::Capabilities;
+use harness_runner::scep::Capabilities;
 
-use crate::serve::clock::{start_time, ClockMode};
-use crate::serve::{Serve, ServeOptions, Urls, DEFAULT_HISTORY};
+use harness_runner::serve::clock::{start_time, ClockMode};
+use harness_runner::serve::{Serve, ServeOptions, Urls, DEFAULT_HISTORY};
 
 /// Arguments of `serve`.
 #[derive(clap::Args, Debug, Clone)]
@@ -97,8 +97,8 @@ fn options(args: &ServeArgs) -> anyhow::Result<ServeOptions> {
         history: args.history,
         capabilities: args.capabilities,
         connector: match &args.connector_cmd {
-            Some(cmd) => crate::run::under_test::Choice::Command(cmd.clone()),
-            None => crate::run::under_test::Choice::Reference,
+            Some(cmd) => harness_runner::run::under_test::Choice::Command(cmd.clone()),
+            None => harness_runner::run::under_test::Choice::Reference,
         },
         ..ServeOptions::at(start)
     })
@@ -197,5 +197,5 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<u8> {
         Some(path) => eprintln!("{} events in {}", stopped.records, path.display()),
         None => eprintln!("{} events (no --events file)", stopped.records),
     }
-    Ok(super::EXIT_OK)
+    Ok(crate::EXIT_OK)
 }

@@ -4,15 +4,15 @@
 
 use serde_json::json;
 
-use crate::catalog::unified::{Area, Basis, UnifiedEvent, PROVIDER, UNIFIED_EVENTS};
-use crate::catalog::Profile;
-use crate::check::unified::LogVerdict;
-use crate::check::Note;
-use crate::connector::dialect::{rows_writing, Row, MAPPING};
+use harness_runner::catalog::unified::{Area, Basis, UnifiedEvent, PROVIDER, UNIFIED_EVENTS};
+use harness_runner::catalog::Profile;
+use harness_runner::check::unified::LogVerdict;
+use harness_runner::check::Note;
+use harness_runner::connector::dialect::{rows_writing, Row, MAPPING};
 
-use super::catalog::CatalogFormat;
-use super::check::CheckArgs;
-use super::style::{bold, green, red};
+use crate::catalog::CatalogFormat;
+use crate::check::CheckArgs;
+use crate::style::{bold, green, red};
 
 /// The profile as one JSON value.
 pub fn catalog_json() -> serde_json::Value {
@@ -277,7 +277,7 @@ pub fn render_log(args: &CheckArgs, log: &LogVerdict, max_findings: usize) -> St
     } else {
         legacy.format.describe()
     };
-    let mut s = super::check::header(
+    let mut s = crate::check::header(
         args,
         format,
         &format!(", and profile unified-2021 (provider {PROVIDER})"),
@@ -401,8 +401,8 @@ pub fn print_log(args: &CheckArgs, mut log: LogVerdict) -> anyhow::Result<u8> {
         print!("{}", render_log(args, &log, args.max_findings));
     }
     Ok(if passed {
-        super::EXIT_OK
+        crate::EXIT_OK
     } else {
-        super::EXIT_FAILED
+        crate::EXIT_FAILED
     })
 }

@@ -6,10 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use connector_harness::catalog::Pair;
-use connector_harness::connector::Cause;
-use connector_harness::run::{run_guarded, RunOptions, Status};
-use connector_harness::scenario;
+use harness_runner::catalog::Pair;
+use harness_runner::connector::Cause;
+use harness_runner::run::{run_guarded, RunOptions, Status};
+use harness_runner::scenario;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn root() -> PathBuf {
@@ -57,7 +57,7 @@ fn run_one(file: &Path) -> Result<(), Failed> {
             .into());
         }
     }
-    let yaml = connector_harness::event::to_yaml(&outcome.events);
+    let yaml = harness_runner::event::to_yaml(&outcome.events);
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(root().join("snapshots"));
     settings.set_prepend_module_to_snapshot(false);

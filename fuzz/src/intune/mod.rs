@@ -12,17 +12,17 @@ pub mod seeds;
 
 use std::sync::OnceLock;
 
-use connector_harness::contract::intune::admin::{
+use harness_runner::contract::intune::admin::{
     self, LedgerEntry, MintChallenge, Queue, QueuePkcs, QueueRevocation,
 };
-use connector_harness::contract::intune::{
+use harness_runner::contract::intune::{
     crp, pkcs, registration, revocation, scep, transport, Service, DISCOVERY_PATH,
 };
-use connector_harness::csr::{CsrSpec, KeyUse, CLIENT_AUTH};
-use connector_harness::fakes::intune::{FakeIntune, IntuneConfig, SanKind, ScepProfile};
-use connector_harness::fixtures;
-use connector_harness::pki::b64;
-use connector_harness::sim::{Clock, Rng};
+use harness_runner::csr::{CsrSpec, KeyUse, CLIENT_AUTH};
+use harness_runner::fakes::intune::{FakeIntune, IntuneConfig, SanKind, ScepProfile};
+use harness_runner::fixtures;
+use harness_runner::pki::b64;
+use harness_runner::sim::{Clock, Rng};
 
 /// Calls read from one input at most.
 pub const MAX_CALLS: usize = 16;

@@ -1,11 +1,11 @@
 //! The `intune_request` target's seeds: JSON bodies in the reference client's shapes, as
 //! `harness/tests/it/fakes_intune.rs` writes them, framed as [`super::frame`] reads them.
 
-use connector_harness::contract::intune::scep as scep_service;
-use connector_harness::contract::intune::{admin, crp, pkcs, registration, revocation};
-use connector_harness::csr::{CsrDigest, CsrSpec, KeyUse, San, CLIENT_AUTH};
-use connector_harness::fixtures;
-use connector_harness::pki::b64;
+use harness_runner::contract::intune::scep as scep_service;
+use harness_runner::contract::intune::{admin, crp, pkcs, registration, revocation};
+use harness_runner::csr::{CsrDigest, CsrSpec, KeyUse, San, CLIENT_AUTH};
+use harness_runner::fixtures;
+use harness_runner::pki::b64;
 
 use super::selector as sel;
 use crate::seeds::{err, Res, Seed};

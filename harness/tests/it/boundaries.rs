@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/runner/src")
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -92,9 +92,9 @@ fn the_connector_knows_only_the_contract_and_the_lower_crates() {
     let metadata = workspace_metadata();
     let extra = disallowed_workspace_deps(&metadata, "harness-connector", CONNECTOR_MAY_USE);
     assert!(extra.is_empty(), "harness-connector depends on {extra:?}");
-    // The rule can fail: the harness depends on the fakes and the connector.
+    // The rule can fail: the runner depends on the fakes and the connector.
     assert_eq!(
-        disallowed_workspace_deps(&metadata, "connector-harness", CONNECTOR_MAY_USE),
+        disallowed_workspace_deps(&metadata, "harness-runner", CONNECTOR_MAY_USE),
         ["harness-connector", "harness-fakes"]
     );
 }
@@ -104,9 +104,9 @@ fn the_fakes_know_only_the_contract_pki_and_simulation_crates() {
     let metadata = workspace_metadata();
     let extra = disallowed_workspace_deps(&metadata, "harness-fakes", FAKES_MAY_USE);
     assert!(extra.is_empty(), "harness-fakes depends on {extra:?}");
-    // The rule can fail: the harness depends on the fakes.
+    // The rule can fail: the runner depends on the fakes.
     assert_eq!(
-        disallowed_workspace_deps(&metadata, "connector-harness", FAKES_MAY_USE),
+        disallowed_workspace_deps(&metadata, "harness-runner", FAKES_MAY_USE),
         ["harness-connector", "harness-events", "harness-fakes"]
     );
 }
@@ -178,8 +178,40 @@ fn the_contract_crate_depends_on_serde_schemars_and_thiserror_alone() {
     let metadata = workspace_metadata();
     let extra = disallowed_deps(&metadata, "harness-contract", CONTRACT_MAY_USE);
     assert!(extra.is_empty(), "harness-contract depends on {extra:?}");
-    // The rule can fail: the harness itself uses far more.
-    assert!(!disallowed_deps(&metadata, "connector-harness", CONTRACT_MAY_USE).is_empty());
+    // The rule can fail: the runner itself uses far more.
+    assert!(!disallowed_deps(&metadata, "harness-runner", CONTRACT_MAY_USE).is_empty());
+}
+
+/// The command line reaches the harness through the runner alone, and argument parsing stays
+/// in it: no library crate depends on clap except as an optional feature the command line
+/// switches on (`clap::ValueEnum` on an option enum).
+#[test]
+fn the_command_line_is_the_only_crate_that_parses_arguments() {
+    let metadata = workspace_metadata();
+    let cli_may_use = ["harness-runner"];
+    let extra = disallowed_workspace_deps(&metadata, "connector-harness", &cli_may_use);
+    assert!(extra.is_empty(), "connector-harness depends on {extra:?}");
+    let parses = |package: &serde_json::Value| {
+        package["dependencies"].as_array().is_some_and(|deps| {
+            deps.iter()
+                .any(|d| d["name"] == "clap" && d["kind"].is_null() && d["optional"] != true)
+        })
+    };
+    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
+    let mut parsing: Vec<&str> = packages
+        .iter()
+        .filter(|p| parses(p))
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    parsing.sort_unstable();
+    // xtask is the other command line; it is not part of the product.
+    assert_eq!(
+        parsing,
+        ["connector-harness", "xtask"],
+        "crates that parse arguments"
+    );
+    // The rule can fail: the runner reaches every lower crate.
+    assert!(!disallowed_workspace_deps(&metadata, "harness-runner", &cli_may_use).is_empty());
 }
 
 /// The check itself can fail: the runner legitimately uses both sides.

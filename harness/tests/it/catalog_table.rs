@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use connector_harness::catalog::{self, DiagnosticCode, EventId, Level, CODES, EVENTS};
+use harness_runner::catalog::{self, DiagnosticCode, EventId, Level, CODES, EVENTS};
 
 const Z: u32 = 0x0000_0000;
 const U: u32 = 0x0FFF_FFFF;

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
-use connector_harness::check::Finding;
-use connector_harness::event;
+use harness_runner::check::Finding;
+use harness_runner::event;
 
 /// Record ids of every event in an .evtx file, by our reader (any provider), and the
 /// readers' complaints.

@@ -4,9 +4,9 @@
 //! named, with the record it is in.
 
 use crate::common::*;
-use connector_harness::catalog::{DiagnosticCode as C, EventId as E};
-use connector_harness::check::{check_file, CheckOptions, Finding};
-use connector_harness::event::{self, RecordProblem, XmlForm, XmlLayout};
+use harness_runner::catalog::{DiagnosticCode as C, EventId as E};
+use harness_runner::check::{check_file, CheckOptions, Finding};
+use harness_runner::event::{self, RecordProblem, XmlForm, XmlLayout};
 
 #[test]
 fn the_harness_own_logs_pass_in_every_form() {

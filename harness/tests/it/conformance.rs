@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use connector_harness::catalog::{Detail, EventId as E};
-use connector_harness::check::conformance::{judge, WorldRecord};
-use connector_harness::event::EventRecord;
-use connector_harness::run::{check::check, run_recorded, RunOptions, Status};
-use connector_harness::scenario::{self, Scenario};
+use harness_runner::catalog::{Detail, EventId as E};
+use harness_runner::check::conformance::{judge, WorldRecord};
+use harness_runner::event::EventRecord;
+use harness_runner::run::{check::check, run_recorded, RunOptions, Status};
+use harness_runner::scenario::{self, Scenario};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -506,16 +506,16 @@ fn run_and_check_agree_on_the_same_events() {
 #[test]
 fn the_conformance_doc_lists_every_rule() {
     let doc = std::fs::read_to_string(root().join("docs/conformance.md")).expect("the doc");
-    for rule in connector_harness::check::conformance::Rule::ALL {
+    for rule in harness_runner::check::conformance::Rule::ALL {
         let row = doc
             .lines()
             .find(|l| l.starts_with(&format!("| `{}` |", rule.id())))
             .unwrap_or_else(|| panic!("docs/conformance.md has no row for `{}`", rule.id()));
         let source = match rule.source() {
-            connector_harness::check::conformance::Source::Seed => "seed",
-            connector_harness::check::conformance::Source::MicrosoftDocs => "Microsoft",
-            connector_harness::check::conformance::Source::RealService => "real service",
-            connector_harness::check::conformance::Source::Harness => "harness",
+            harness_runner::check::conformance::Source::Seed => "seed",
+            harness_runner::check::conformance::Source::MicrosoftDocs => "Microsoft",
+            harness_runner::check::conformance::Source::RealService => "real service",
+            harness_runner::check::conformance::Source::Harness => "harness",
         };
         assert!(
             row.rsplit('|').nth(1).is_some_and(|s| s.contains(source)),

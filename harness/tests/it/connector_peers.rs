@@ -6,15 +6,15 @@
 
 use std::time::Duration;
 
-use connector_harness::catalog::Detail;
-use connector_harness::connector::{env, process::config_of, Bugs, Connector};
-use connector_harness::contract::intune::{crp, Service, DISCOVERY_PATH};
-use connector_harness::contract::policy::Decision;
-use connector_harness::contract::process::Config;
-use connector_harness::event::{EventRecord, Sink};
-use connector_harness::provision::{provision, StoreCondition, StoreSetup};
-use connector_harness::sim::{Clock, DEFAULT_EPOCH};
-use connector_harness::{fixtures, pki};
+use harness_runner::catalog::Detail;
+use harness_runner::connector::{env, process::config_of, Bugs, Connector};
+use harness_runner::contract::intune::{crp, Service, DISCOVERY_PATH};
+use harness_runner::contract::policy::Decision;
+use harness_runner::contract::process::Config;
+use harness_runner::event::{EventRecord, Sink};
+use harness_runner::provision::{provision, StoreCondition, StoreSetup};
+use harness_runner::sim::{Clock, DEFAULT_EPOCH};
+use harness_runner::{fixtures, pki};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

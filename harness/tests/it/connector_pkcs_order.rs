@@ -4,15 +4,15 @@
 
 use std::time::Duration;
 
-use connector_harness::catalog::{Detail, EventId};
-use connector_harness::connector::{env, Bugs, Connector, ConnectorConfig, RetryPolicy};
-use connector_harness::contract::ca::{ca_paths, IssueResponse};
-use connector_harness::contract::intune::admin::{QueuePkcs, UploadVerdict};
-use connector_harness::event::Sink;
-use connector_harness::fakes::intune::{FakeIntune, IntuneConfig};
-use connector_harness::provision::{provision, StoreCondition, StoreSetup};
-use connector_harness::sim::{Clock, Rng, DEFAULT_EPOCH};
-use connector_harness::{fixtures, pki};
+use harness_runner::catalog::{Detail, EventId};
+use harness_runner::connector::{env, Bugs, Connector, ConnectorConfig, RetryPolicy};
+use harness_runner::contract::ca::{ca_paths, IssueResponse};
+use harness_runner::contract::intune::admin::{QueuePkcs, UploadVerdict};
+use harness_runner::event::Sink;
+use harness_runner::fakes::intune::{FakeIntune, IntuneConfig};
+use harness_runner::provision::{provision, StoreCondition, StoreSetup};
+use harness_runner::sim::{Clock, Rng, DEFAULT_EPOCH};
+use harness_runner::{fixtures, pki};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use connector_harness::catalog::{Detail, DiagnosticCode, EventId, EVENTS};
-use connector_harness::event;
+use harness_runner::catalog::{Detail, DiagnosticCode, EventId, EVENTS};
+use harness_runner::event;
 
 fn page() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/event-log.md");

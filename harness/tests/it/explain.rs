@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use connector_harness::catalog::{Detail, EventId};
-use connector_harness::cli::explain::{intune_scenario, resolve, ExplainError, Subject};
-use connector_harness::connector::Cause;
-use connector_harness::contract::intune::{CaRequestErrorCode, ScepErrorCode};
+use connector_harness::explain::{intune_scenario, resolve, ExplainError, Subject};
+use harness_runner::catalog::{Detail, EventId};
+use harness_runner::connector::Cause;
+use harness_runner::contract::intune::{CaRequestErrorCode, ScepErrorCode};
 
 fn cli(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_connector-harness"))
@@ -127,7 +127,7 @@ fn intunes_codes_name_the_event_the_connector_writes() {
     // Catalog terms keep their meaning: 1033 is the decimal of 0x409, not a request code.
     assert_eq!(
         resolve(&terms(&["1033"])).unwrap(),
-        Subject::Code(connector_harness::catalog::DiagnosticCode::CrpScepSigningCertNotFound)
+        Subject::Code(harness_runner::catalog::DiagnosticCode::CrpScepSigningCertNotFound)
     );
 }
 
@@ -143,7 +143,7 @@ fn the_scenario_named_for_each_intune_code_demands_that_code() {
         };
         named += 1;
         let scenario =
-            connector_harness::scenario::load_file(&dir.join(format!("{name}.yaml"))).unwrap();
+            harness_runner::scenario::load_file(&dir.join(format!("{name}.yaml"))).unwrap();
         let pair = Cause::for_validation(code).pair();
         let demanded = scenario.expect.sequence.iter().any(|m| {
             let m = &m.value;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::routing::{get, post};
 use axum::Router;
-use connector_harness::fakes::server::{Incidents, Limits, Server};
+use harness_runner::fakes::server::{Incidents, Limits, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -4,18 +4,18 @@
 
 use std::time::{Duration, Instant};
 
-use connector_harness::contract::ca::CaJournalEntry;
-use connector_harness::contract::ca::{
+use der::{Decode, Encode};
+use harness_runner::contract::ca::CaJournalEntry;
+use harness_runner::contract::ca::{
     ca_paths, ErrorBody, IssueRequest, IssueResponse, RevokeRequest, RevokeResponse,
     StatusResponse, CLIENT_CERT_HEADER,
 };
-use connector_harness::contract::fault::{CaOp, Fault, FaultKind, FaultTarget, KindName, Scope};
-use connector_harness::fakes::ca::{CaConfig, CaKind, FakeCa};
-use connector_harness::fakes::FakeError;
-use connector_harness::fixtures::{self, DIGICERT_RA, ISSUING_CA, ROOT_CA};
-use connector_harness::pki;
-use connector_harness::sim::{Clock, Rng};
-use der::{Decode, Encode};
+use harness_runner::contract::fault::{CaOp, Fault, FaultKind, FaultTarget, KindName, Scope};
+use harness_runner::fakes::ca::{CaConfig, CaKind, FakeCa};
+use harness_runner::fakes::FakeError;
+use harness_runner::fixtures::{self, DIGICERT_RA, ISSUING_CA, ROOT_CA};
+use harness_runner::pki;
+use harness_runner::sim::{Clock, Rng};
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::RsaPublicKey;
@@ -141,7 +141,7 @@ async fn issued_certificate_verifies_against_the_chain() -> Res {
         tbs.validity.not_after.to_unix_duration().as_secs(),
         now + 365 * 86_400
     );
-    let not_after = connector_harness::sim::parse_time(&issued.not_after)?;
+    let not_after = harness_runner::sim::parse_time(&issued.not_after)?;
     assert_eq!(not_after.unix_timestamp() as u64, now + 365 * 86_400);
 
     // Key usages from the template, EKU clientAuth.
@@ -755,8 +755,8 @@ async fn an_unavailable_port_stays_the_cas_until_healed() -> Res {
 /// key usages and EKU but copies the SANs; an `Honour` template copies all of them.
 #[tokio::test]
 async fn sha1_requests_with_extensions_are_issued_as_the_template_says() -> Res {
-    use connector_harness::csr::{CsrDigest, CsrSpec, KeyUse, San, SERVER_AUTH};
-    use connector_harness::fakes::ca::{ExtensionPolicy, Template};
+    use harness_runner::csr::{CsrDigest, CsrSpec, KeyUse, San, SERVER_AUTH};
+    use harness_runner::fakes::ca::{ExtensionPolicy, Template};
     use x509_cert::ext::pkix::name::GeneralName;
     use x509_cert::ext::pkix::SubjectAltName;
 

@@ -6,16 +6,16 @@
 
 use std::time::Duration;
 
-use connector_harness::contract::fault::{Fault, FaultKind, IntuneOp, Scope};
-use connector_harness::contract::intune::admin::{
+use harness_runner::contract::fault::{Fault, FaultKind, IntuneOp, Scope};
+use harness_runner::contract::intune::admin::{
     IntuneState, MintChallenge, QueuePkcs, QueueRevocation, UploadVerdict,
 };
-use connector_harness::contract::intune::ScepErrorCode;
-use connector_harness::csr::{CsrDigest, CsrSpec, KeyUse, San, CLIENT_AUTH};
-use connector_harness::fakes::intune::{FakeIntune, IntuneConfig, SanKind, ScepProfile};
-use connector_harness::fixtures;
-use connector_harness::pki::b64;
-use connector_harness::sim::{Clock, Rng};
+use harness_runner::contract::intune::ScepErrorCode;
+use harness_runner::csr::{CsrDigest, CsrSpec, KeyUse, San, CLIENT_AUTH};
+use harness_runner::fakes::intune::{FakeIntune, IntuneConfig, SanKind, ScepProfile};
+use harness_runner::fixtures;
+use harness_runner::pki::b64;
+use harness_runner::sim::{Clock, Rng};
 use serde_json::{json, Value};
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -122,7 +122,7 @@ fn queue_revocation(fake: &FakeIntune, serial: &str) -> String {
 fn ledger_of<'a>(
     state: &'a IntuneState,
     id: &str,
-) -> &'a connector_harness::contract::intune::admin::LedgerEntry {
+) -> &'a harness_runner::contract::intune::admin::LedgerEntry {
     state
         .ledger
         .iter()
@@ -666,7 +666,7 @@ async fn every_error_code_is_reachable() -> Res {
     );
     case!(
         "EnhancedKeyUsageMismatch",
-        spec(&|s| s.extended_key_usage = vec![connector_harness::csr::SERVER_AUTH])?
+        spec(&|s| s.extended_key_usage = vec![harness_runner::csr::SERVER_AUTH])?
     );
     // The profile demands 3072-bit keys; the device's is 2048.
     let big = fake.mint_challenge(MintChallenge {
@@ -887,7 +887,7 @@ const OPS: [IntuneOp; 10] = [
 
 #[tokio::test]
 async fn every_fault_strikes_once_and_changes_nothing() -> Res {
-    use connector_harness::contract::fault::FaultTarget;
+    use harness_runner::contract::fault::FaultTarget;
     let (fake, _) = start(9).await?;
     // Calls that change nothing when they work, so a baseline can be repeated.
     let plain = csr_for("phone-1", None)?;
@@ -895,9 +895,9 @@ async fn every_fault_strikes_once_and_changes_nothing() -> Res {
         let baseline = call(&fake, op, &plain).await?;
         for name in FaultTarget::Intune(op).kinds() {
             let kind = match name {
-                connector_harness::contract::fault::KindName::Status => FaultKind::Status(503),
-                connector_harness::contract::fault::KindName::Hang => continue,
-                connector_harness::contract::fault::KindName::Answer => {
+                harness_runner::contract::fault::KindName::Status => FaultKind::Status(503),
+                harness_runner::contract::fault::KindName::Hang => continue,
+                harness_runner::contract::fault::KindName::Answer => {
                     FaultKind::Answer(ScepErrorCode::KeyUsageMismatch)
                 }
                 other => FaultKind::from_name(*other).ok_or("kind")?,

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use connector_harness::event;
+use harness_runner::event;
 
 /// The crash inputs a target found, sorted by name.
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -55,7 +55,7 @@ fn a_time_finer_than_a_millisecond_is_read_to_the_millisecond() {
     let line = r#"{"seq":5,"time":"2026-01-01T00:00:00.0002Z","event_id":20400,"event":"Download_Success","level":"Information","code":"0x00000000","code_name":"Success","message":"m","details":{"request_kind":"revoke","request_count":"1","download_state":"downloaded"}}"#;
     let records = event::from_jsonl(line).expect("a valid record");
     assert_eq!(
-        connector_harness::sim::format_time(records[0].time),
+        harness_runner::sim::format_time(records[0].time),
         "2026-01-01T00:00:00.000Z"
     );
     assert_eq!(records[0].time.nanosecond(), 0);

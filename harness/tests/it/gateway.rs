@@ -5,14 +5,14 @@
 
 use std::time::Duration;
 
-use connector_harness::contract::fault::{Fault, FaultKind, IdentityOp, Scope};
-use connector_harness::contract::identity::Resource;
-use connector_harness::contract::intune::admin::MintChallenge;
-use connector_harness::fakes::identity::{
+use harness_runner::contract::fault::{Fault, FaultKind, IdentityOp, Scope};
+use harness_runner::contract::identity::Resource;
+use harness_runner::contract::intune::admin::MintChallenge;
+use harness_runner::fakes::identity::{
     AppRegistration, FakeIdentity, IdentityConfig, TOKEN_LIFETIME,
 };
-use connector_harness::fakes::intune::{FakeIntune, IntuneConfig};
-use connector_harness::sim::{Clock, Rng};
+use harness_runner::fakes::intune::{FakeIntune, IntuneConfig};
+use harness_runner::sim::{Clock, Rng};
 use serde_json::{json, Value};
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -152,9 +152,9 @@ fn percent(v: &str) -> String {
 }
 
 fn csr(device: &str, challenge: Option<&str>) -> Res<String> {
-    let key = connector_harness::fixtures::device_key(0)?;
-    Ok(connector_harness::pki::b64(
-        &connector_harness::csr::CsrSpec::simple(device, challenge).build(&key)?,
+    let key = harness_runner::fixtures::device_key(0)?;
+    Ok(harness_runner::pki::b64(
+        &harness_runner::csr::CsrSpec::simple(device, challenge).build(&key)?,
     ))
 }
 
@@ -415,13 +415,13 @@ fn identity_faults_are_scenario_steps() {
         "name: identity-faults\nsummary: s\nsteps:\n  - start\n  - fault: {target: identity.token, kind: invalid_client, times: 1}\n  - fault: {target: identity.token, kind: unavailable}\n  - heal: identity.token\n  - fault: {target: identity.token, kind: expired_token}\n  - heal: all\n  - stop\n",
     )
     .expect("write");
-    let scenario = connector_harness::scenario::load_file(&file).expect("loads");
-    let options = connector_harness::run::RunOptions {
+    let scenario = harness_runner::scenario::load_file(&file).expect("loads");
+    let options = harness_runner::run::RunOptions {
         ci: true,
-        ..connector_harness::run::RunOptions::default()
+        ..harness_runner::run::RunOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let outcome = runtime.block_on(connector_harness::run::run_scenario(
+    let outcome = runtime.block_on(harness_runner::run::run_scenario(
         &scenario, &file, &options,
     ));
     assert!(outcome.problems.is_empty(), "{:#?}", outcome.problems);
@@ -430,18 +430,18 @@ fn identity_faults_are_scenario_steps() {
         "name: identity-faults\nsummary: s\nsteps:\n  - fault: {target: identity.token, kind: deny}\n",
     )
     .expect("write");
-    let err = connector_harness::scenario::load_file(&file)
+    let err = harness_runner::scenario::load_file(&file)
         .expect_err("deny is not a token fault")
         .to_string();
     assert!(err.contains("invalid_client"), "{err}");
 }
 
 /// A profile that demands the user's UPN.
-fn upn_profile() -> connector_harness::fakes::intune::ScepProfile {
-    connector_harness::fakes::intune::ScepProfile {
+fn upn_profile() -> harness_runner::fakes::intune::ScepProfile {
+    harness_runner::fakes::intune::ScepProfile {
         name: "SCEP-Upn".into(),
-        sans: vec![connector_harness::fakes::intune::SanKind::Upn],
-        ..connector_harness::fakes::intune::ScepProfile::default_profile()
+        sans: vec![harness_runner::fakes::intune::SanKind::Upn],
+        ..harness_runner::fakes::intune::ScepProfile::default_profile()
     }
 }
 
@@ -449,7 +449,7 @@ fn upn_profile() -> connector_harness::fakes::intune::ScepProfile {
 async fn san_verdict(
     t: &Tenant,
     profile: &str,
-    sans: Vec<connector_harness::csr::San>,
+    sans: Vec<harness_runner::csr::San>,
 ) -> Res<String> {
     let challenge = t
         .intune
@@ -460,13 +460,13 @@ async fn san_verdict(
             validity_seconds: 3600,
         })?
         .challenge;
-    let key = connector_harness::fixtures::device_key(0)?;
-    let spec = connector_harness::csr::CsrSpec {
+    let key = harness_runner::fixtures::device_key(0)?;
+    let spec = harness_runner::csr::CsrSpec {
         sans,
         subject_key_identifier: true,
-        ..connector_harness::csr::CsrSpec::simple("phone-1", Some(&challenge))
+        ..harness_runner::csr::CsrSpec::simple("phone-1", Some(&challenge))
     };
-    let request = connector_harness::pki::b64(&spec.build(&key)?);
+    let request = harness_runner::pki::b64(&spec.build(&key)?);
     let token = t.token(Resource::Intune).await?;
     let (status, v) = t.validate(&token, Some(GUID), &request).await?;
     assert_eq!(status, 200, "{v}");
@@ -478,7 +478,7 @@ async fn san_verdict(
 /// refused with Microsoft's `SubjectAltNameMismatch`; the device's and user's own names pass.
 #[tokio::test]
 async fn a_san_the_profile_does_not_expect_is_a_mismatch() -> Res {
-    use connector_harness::csr::San;
+    use harness_runner::csr::San;
     let t = tenant(5, |c| c.profiles.push(upn_profile())).await?;
     let bob = || San::Upn("bob@contoso.test".into());
     let mallory = || San::Upn("mallory@contoso.test".into());
@@ -518,7 +518,7 @@ async fn a_san_the_profile_does_not_expect_is_a_mismatch() -> Res {
 /// a finding naming the rule; strict mode (the default) refuses it with 400 as before.
 #[tokio::test]
 async fn transport_deviations_are_judged_or_refused_by_mode() -> Res {
-    use connector_harness::contract::intune::judged::{TransportMode, TransportRule};
+    use harness_runner::contract::intune::judged::{TransportMode, TransportRule};
     let judge = tenant(6, |c| c.transport = TransportMode::Judge).await?;
     let token = judge.token(Resource::Intune).await?;
     let (status, v) = judge
@@ -579,10 +579,10 @@ mod under_test {
 
     use std::collections::BTreeSet;
 
-    use connector_harness::contract::fault::{Fault, FaultKind, IntuneOp, Scope};
-    use connector_harness::gateway::devices::{DevicePlan, Received};
-    use connector_harness::gateway::{GatewayBug, GatewayRule, GatewayUnderTest, GatewayWorld};
-    use connector_harness::scep::FailInfo;
+    use harness_runner::contract::fault::{Fault, FaultKind, IntuneOp, Scope};
+    use harness_runner::gateway::devices::{DevicePlan, Received};
+    use harness_runner::gateway::{GatewayBug, GatewayRule, GatewayUnderTest, GatewayWorld};
+    use harness_runner::scep::FailInfo;
 
     use super::Res;
 
@@ -615,7 +615,7 @@ mod under_test {
         Ok(w)
     }
 
-    fn rules(v: &connector_harness::gateway::GatewayVerdict) -> BTreeSet<GatewayRule> {
+    fn rules(v: &harness_runner::gateway::GatewayVerdict) -> BTreeSet<GatewayRule> {
         v.findings.iter().map(|f| f.rule).collect()
     }
 
@@ -732,10 +732,10 @@ mod checker {
     //! The checker's remaining rules on records written by hand: each with the one field that
     //! breaks it, beside the record that keeps it.
 
-    use connector_harness::contract::intune::judged::{ScepCall, ScepOp};
-    use connector_harness::gateway::checker::check;
-    use connector_harness::gateway::devices::{DevicePlan, DeviceResult, Received};
-    use connector_harness::gateway::GatewayRule;
+    use harness_runner::contract::intune::judged::{ScepCall, ScepOp};
+    use harness_runner::gateway::checker::check;
+    use harness_runner::gateway::devices::{DevicePlan, DeviceResult, Received};
+    use harness_runner::gateway::GatewayRule;
 
     const TX: &str = "31B73087838AC0F7136DF156CF0B45B4";
     const CSR: &str = "C13416448953C0EE94BAC95070277282C7F92DCB";
@@ -802,7 +802,7 @@ mod checker {
         let good = [call(0, ScepOp::ValidateRequest), success(1)];
         assert_eq!(found(&good, device(issued(), 2)), []);
         let failed = [call(0, ScepOp::ValidateRequest), failure(1)];
-        let refused = Received::Failure(connector_harness::scep::FailInfo::BadRequest);
+        let refused = Received::Failure(harness_runner::scep::FailInfo::BadRequest);
         assert_eq!(found(&failed, device(refused, 2)), []);
     }
 
@@ -810,7 +810,7 @@ mod checker {
     fn each_rule_is_broken_by_its_own_field() {
         use GatewayRule as R;
         let v = || call(0, ScepOp::ValidateRequest);
-        let refused = Received::Failure(connector_harness::scep::FailInfo::BadRequest);
+        let refused = Received::Failure(harness_runner::scep::FailInfo::BadRequest);
         assert_eq!(
             found(&[v()], device(issued(), 1)),
             [R::CertificateWithoutSuccessNotification]
@@ -877,8 +877,8 @@ mod library {
     use std::collections::BTreeSet;
     use std::path::PathBuf;
 
-    use connector_harness::gateway::scenario::{self, GatewayScenario};
-    use connector_harness::gateway::{GatewayBug, GatewayRule, GatewayUnderTest};
+    use harness_runner::gateway::scenario::{self, GatewayScenario};
+    use harness_runner::gateway::{GatewayBug, GatewayRule, GatewayUnderTest};
 
     fn library() -> Vec<GatewayScenario> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/gateway");
@@ -1075,8 +1075,8 @@ fn a_certificate_after_a_failed_notification_fails_in_json_and_junit() {
 /// call of this Intune's).
 #[tokio::test]
 async fn an_external_gateway_command_gets_its_configuration() -> Res {
-    use connector_harness::gateway::devices::{DevicePlan, Received};
-    use connector_harness::gateway::{GatewayUnderTest, GatewayWorld};
+    use harness_runner::gateway::devices::{DevicePlan, Received};
+    use harness_runner::gateway::{GatewayUnderTest, GatewayWorld};
     let front = GatewayWorld::start(1, &GatewayUnderTest::Reference(Default::default())).await?;
     let dir = tempfile::tempdir()?;
     let seen = dir.path().join("seen");
@@ -1099,7 +1099,7 @@ async fn an_external_gateway_command_gets_its_configuration() -> Res {
     assert!(v.findings.is_empty(), "{:#?}", v.findings);
     assert_eq!(
         v.devices[0].received,
-        Received::Failure(connector_harness::scep::FailInfo::BadRequest)
+        Received::Failure(harness_runner::scep::FailInfo::BadRequest)
     );
     let mut env = String::new();
     for _ in 0..100 {
@@ -1119,7 +1119,7 @@ async fn an_external_gateway_command_gets_its_configuration() -> Res {
     ] {
         assert!(env.lines().any(|l| l == line), "{line} in\n{env}");
     }
-    let file: connector_harness::gateway::config::GatewayConfig =
+    let file: harness_runner::gateway::config::GatewayConfig =
         serde_json::from_str(&std::fs::read_to_string(seen.with_extension("json"))?)?;
     assert_eq!(file, c);
     w.shutdown().await;

@@ -11,9 +11,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use connector_harness::html;
-use connector_harness::run::verdict::{Gate, Summary};
-use connector_harness::run::{Outcome, Status};
+use harness_runner::html;
+use harness_runner::run::verdict::{Gate, Summary};
+use harness_runner::run::{Outcome, Status};
 use harness_test_support::peer;
 use serde_json::Value;
 
@@ -242,7 +242,7 @@ fn outcome(name: &str, status: Status, problem: &str) -> Outcome {
         status,
         problems: match status {
             Status::Passed => vec![],
-            Status::Failed => vec![connector_harness::run::Problem::Step(problem.into())],
+            Status::Failed => vec![harness_runner::run::Problem::Step(problem.into())],
         },
         findings: Vec::new(),
         level: Default::default(),
@@ -261,8 +261,8 @@ fn what_a_run_says_is_escaped() {
     let evil = "<script>alert('x')</script> & <!-- \u{2028}";
     let mut o = outcome("evil<b>", Status::Failed, evil);
     o.findings
-        .push(connector_harness::check::conformance::Violation::new(
-            connector_harness::check::conformance::Rule::PkcsValues,
+        .push(harness_runner::check::conformance::Violation::new(
+            harness_runner::check::conformance::Rule::PkcsValues,
             Some(1),
             evil,
             "</script>",
@@ -270,7 +270,7 @@ fn what_a_run_says_is_escaped() {
     let page = html::run_page::render(&Summary::of(1, vec![o], Gate::Partial, vec![]));
     // The findings per rule (the view of a --connector-cmd run): every rule has its row.
     let rows = attrs(&page, "tr data-rule", "data-findings");
-    let rules = connector_harness::check::conformance::Rule::ALL;
+    let rules = harness_runner::check::conformance::Rule::ALL;
     assert_eq!(rows.len(), rules.len());
     assert_eq!(
         attrs(&page, "tr data-rule=\"pkcs.values\"", "data-findings"),
@@ -462,9 +462,9 @@ fn a_browser_draws_the_run_page() {
 /// A log with a pair outside the catalog, as a JSON Lines file.
 fn broken_log(dir: &Path) -> PathBuf {
     let mut events = common::stream().clone();
-    events[1].code = connector_harness::catalog::DiagnosticCode::PkcsIssueCaUnavailable;
+    events[1].code = harness_runner::catalog::DiagnosticCode::PkcsIssueCaUnavailable;
     let path = dir.join("log.jsonl");
-    std::fs::write(&path, connector_harness::event::to_jsonl(&events)).expect("write the log");
+    std::fs::write(&path, harness_runner::event::to_jsonl(&events)).expect("write the log");
     path
 }
 
@@ -653,7 +653,7 @@ fn the_page_stays_usable_at_scale() {
     }
     events.truncate(100_000);
     let log = tmp.path().join("100k.jsonl");
-    std::fs::write(&log, connector_harness::event::to_jsonl(&events)).expect("write the log");
+    std::fs::write(&log, harness_runner::event::to_jsonl(&events)).expect("write the log");
     let stream_page = artifacts().join("scale-100k-events.html");
     let (code, out, err) = harness(&[
         "check",

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use connector_harness::scenario::load_str;
+use harness_runner::scenario::load_str;
 
 const HEAD: &str = "name: big\nsummary: Asks for too much.\n";
 

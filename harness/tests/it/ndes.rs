@@ -8,21 +8,21 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use connector_harness::contract::ca::{ca_paths, ErrorBody, IssueRequest, IssueResponse};
-use connector_harness::contract::fault::{Fault, FaultKind, NdesOp, Scope};
-use connector_harness::contract::policy::{AllowAll, Decision, Issued, PolicyFuture, PolicyModule};
-use connector_harness::fakes::ca::{CaConfig, FakeCa};
-use connector_harness::fakes::ndes::{FakeNdes, NdesConfig, NdesOperation, NdesOutcome};
-use connector_harness::fixtures::{self, ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
-use connector_harness::pki::{b64, build_csr, read_csr, serial_hex, thumbprint, unb64};
-use connector_harness::scep::client::{build_pkcs_req, build_request, malformed};
-use connector_harness::scep::Capabilities;
-use connector_harness::scep::{
+use der::{Decode, Encode};
+use harness_runner::contract::ca::{ca_paths, ErrorBody, IssueRequest, IssueResponse};
+use harness_runner::contract::fault::{Fault, FaultKind, NdesOp, Scope};
+use harness_runner::contract::policy::{AllowAll, Decision, Issued, PolicyFuture, PolicyModule};
+use harness_runner::fakes::ca::{CaConfig, FakeCa};
+use harness_runner::fakes::ndes::{FakeNdes, NdesConfig, NdesOperation, NdesOutcome};
+use harness_runner::fixtures::{self, ISSUING_CA, RA_ENCRYPTION, RA_SIGNING};
+use harness_runner::pki::{b64, build_csr, read_csr, serial_hex, thumbprint, unb64};
+use harness_runner::scep::client::{build_pkcs_req, build_request, malformed};
+use harness_runner::scep::Capabilities;
+use harness_runner::scep::{
     parse_ca_certs, read_cert_rep, CertRepOutcome, ContentCipher, Device, FailInfo, MessageType,
     PkiMessage, RequestOptions,
 };
-use connector_harness::sim::{Clock, Rng};
-use der::{Decode, Encode};
+use harness_runner::sim::{Clock, Rng};
 use x509_cert::Certificate;
 
 // ---------------------------------------------------------------- a minimal CA, test-only
@@ -279,7 +279,7 @@ async fn full_enrolment_post_and_get_with_every_client_profile() {
         (
             RequestOptions {
                 cipher: ContentCipher::Des3Cbc,
-                digest: connector_harness::scep::DigestAlg::Sha256,
+                digest: harness_runner::scep::DigestAlg::Sha256,
             },
             true,
         ),
@@ -935,7 +935,7 @@ async fn captured_micromdm_request_for_another_server_gets_a_signed_failure() {
     assert_eq!(rep.transaction_id, req.transaction_id);
     assert_eq!(rep.recipient_nonce.as_ref(), Some(&req.sender_nonce));
     assert_eq!(rep.fail_info, Some(FailInfo::BadMessageCheck));
-    assert_eq!(rep.digest, connector_harness::scep::DigestAlg::Sha1);
+    assert_eq!(rep.digest, harness_runner::scep::DigestAlg::Sha1);
     assert!(policy.calls.lock().unwrap().is_empty());
     // The failure carries what micromdm's own server sends (captured beside the request): no
     // pkcsPKIEnvelope, but an empty eContent, which clients such as PyScep digest and check.

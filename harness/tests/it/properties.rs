@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use connector_harness::catalog::{DiagnosticCode, EventId};
-use connector_harness::contract::intune::admin::Queue;
-use connector_harness::scenario::model::{ChallengeState, MessageShape};
+use harness_runner::catalog::{DiagnosticCode, EventId};
+use harness_runner::contract::intune::admin::Queue;
+use harness_runner::scenario::model::{ChallengeState, MessageShape};
 use proptest::sample::Index;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -178,8 +178,8 @@ fn each_invariant_fails_on_its_own_damage() {
     let recorded = judged.recorded.expect("recorded");
     assert_eq!(judged.plan.enrollments.len(), 2);
 
-    let caught = |outcome: &connector_harness::run::Outcome,
-                  recorded: &connector_harness::run::Recorded,
+    let caught = |outcome: &harness_runner::run::Outcome,
+                  recorded: &harness_runner::run::Recorded,
                   second: Option<&str>|
      -> Vec<Invariant> {
         let runs = Runs {
@@ -202,13 +202,13 @@ fn each_invariant_fails_on_its_own_damage() {
             .position(|r| r.event == e)
             .unwrap_or_else(|| panic!("{e:?} in the stream"))
     };
-    let renumbered = |mut events: Vec<connector_harness::event::EventRecord>| {
+    let renumbered = |mut events: Vec<harness_runner::event::EventRecord>| {
         for (i, r) in events.iter_mut().enumerate() {
             r.sequence = i as u64 + 1;
         }
         events
     };
-    let with_events = |events| connector_harness::run::Outcome {
+    let with_events = |events| harness_runner::run::Outcome {
         events,
         ..outcome.clone()
     };
@@ -252,7 +252,7 @@ fn each_invariant_fails_on_its_own_damage() {
     );
 
     // Exactly once: lost, duplicated, unexpected, contradictory, issued twice — each apart.
-    let ledger = |f: &dyn Fn(&mut connector_harness::contract::intune::admin::LedgerEntry)| {
+    let ledger = |f: &dyn Fn(&mut harness_runner::contract::intune::admin::LedgerEntry)| {
         let mut r = recorded.clone();
         let e = r
             .world
@@ -264,7 +264,7 @@ fn each_invariant_fails_on_its_own_damage() {
         f(e);
         r
     };
-    let cases: [(&str, connector_harness::run::Recorded, Invariant); 4] = [
+    let cases: [(&str, harness_runner::run::Recorded, Invariant); 4] = [
         ("lost", ledger(&|e| e.recorded = 0), Invariant::Lost),
         (
             "recorded twice",
@@ -328,7 +328,7 @@ fn each_invariant_fails_on_its_own_damage() {
         .find(|c| c.subject_cn.as_deref() == Some(judged.plan.enrollments[0].device.as_str()))
         .expect("the enrolled device's certificate")
         .clone();
-    r.issued.push(connector_harness::fakes::ca::IssuedCert {
+    r.issued.push(harness_runner::fakes::ca::IssuedCert {
         request_digest: "another request".into(),
         ..phone
     });
@@ -345,8 +345,8 @@ fn each_invariant_fails_on_its_own_damage() {
     );
 
     // The harness's own checks: a problem it reported.
-    let failed = connector_harness::run::Outcome {
-        problems: vec![connector_harness::run::Problem::Harness(
+    let failed = harness_runner::run::Outcome {
+        problems: vec![harness_runner::run::Problem::Harness(
             "something broke".into(),
         )],
         ..outcome.clone()

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use connector_harness::catalog::Detail;
+use harness_runner::catalog::Detail;
 use harness_test_support::{peer, python_peer};
 
 use crate::common::root;
@@ -134,7 +134,7 @@ fn pyscep_enrolls_a_sha1_request_with_names_and_usages() {
     let (code, stderr) = serve.wait();
     assert_eq!(code, Some(0), "serve on SIGINT: {stderr}");
     let stream =
-        connector_harness::event::from_jsonl(&std::fs::read_to_string(&events).unwrap()).unwrap();
+        harness_runner::event::from_jsonl(&std::fs::read_to_string(&events).unwrap()).unwrap();
     assert!(
         stream.iter().any(|r| r.event.id() == 20500),
         "the verification logged"

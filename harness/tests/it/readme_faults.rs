@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use connector_harness::contract::fault::FaultTarget;
+use harness_runner::contract::fault::FaultTarget;
 
 /// The backticked words of a table cell (the first word of each comma-separated item).
 fn names(cell: &str) -> BTreeSet<String> {

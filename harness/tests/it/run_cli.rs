@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::Parser;
-use connector_harness::cli::{Cli, Command as Sub};
-use connector_harness::run::schedule::select;
-use connector_harness::scenario::load_all;
+use connector_harness::{Cli, Command as Sub};
+use harness_runner::run::schedule::select;
+use harness_runner::scenario::load_all;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use connector_harness::scenario::{load_str, ScenarioError};
+use harness_runner::scenario::{load_str, ScenarioError};
 
 const HEAD: &str = "name: broken\nsummary: A broken scenario.\n";
 
@@ -159,7 +159,7 @@ fn the_error_shows_the_line_and_a_caret() {
     );
 }
 
-fn loads(body: &str) -> connector_harness::scenario::Scenario {
+fn loads(body: &str) -> harness_runner::scenario::Scenario {
     let text = format!("{HEAD}{body}");
     match load_str(Path::new("scenarios/broken.yaml"), &text) {
         Ok(s) => s,
@@ -169,7 +169,7 @@ fn loads(body: &str) -> connector_harness::scenario::Scenario {
 
 #[test]
 fn the_seeds_nine_digit_unknown_error_spelling_loads_unquoted() {
-    use connector_harness::catalog::DiagnosticCode;
+    use harness_runner::catalog::DiagnosticCode;
     for spelling in ["0x0FFFFFFFF", "'0x0FFFFFFFF'", "0x0FFFFFFF", "268435455"] {
         let s = loads(&format!(
             "steps:\n  - start\nexpect:\n  sequence:\n    - event: 20102\n      code: {spelling}\n"
@@ -329,7 +329,7 @@ fn a_file_that_is_not_utf8_is_located() {
     bytes.push(0xE9); // Latin-1 é
     bytes.extend_from_slice(b", user: u}\n");
     std::fs::write(&file, bytes).unwrap();
-    let e = connector_harness::scenario::load_file(&file).unwrap_err();
+    let e = harness_runner::scenario::load_file(&file).unwrap_err();
     let shown = e.to_string();
     assert_eq!((e.line, e.column), (4, 29), "{shown}");
     assert!(shown.contains("UTF-8"), "{shown}");
@@ -346,7 +346,7 @@ fn a_file_over_the_size_cap_is_refused() {
         format!("name: broken\nsummary: {summary}\nsteps:\n  - start\n"),
     )
     .unwrap();
-    let e = connector_harness::scenario::load_file(&file).unwrap_err();
+    let e = harness_runner::scenario::load_file(&file).unwrap_err();
     assert!(e.to_string().contains("MiB"), "{e}");
 }
 

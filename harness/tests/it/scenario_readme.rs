@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use connector_harness::run::{run_scenario, RunOptions, Status};
-use connector_harness::scenario;
+use harness_runner::run::{run_scenario, RunOptions, Status};
+use harness_runner::scenario;
 
 fn readme() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/README.md"))
@@ -55,7 +55,7 @@ fn the_readme_examples_load_and_run() {
         Status::Passed,
         "{:?}\n{}",
         outcome.problems,
-        connector_harness::event::to_yaml(&outcome.events)
+        harness_runner::event::to_yaml(&outcome.events)
     );
 }
 

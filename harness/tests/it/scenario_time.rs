@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use connector_harness::run::{run_scenario, RunOptions, Status};
-use connector_harness::scenario::load_str;
+use harness_runner::run::{run_scenario, RunOptions, Status};
+use harness_runner::scenario::load_str;
 
 #[test]
 fn backoff_past_the_end_of_scenario_time_fails_the_run() {

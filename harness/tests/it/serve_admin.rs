@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use crate::serve_support::{http, start, Admin};
-use connector_harness::serve::admin::ENDPOINTS;
-use connector_harness::serve::device::{Enrolled, ScepDevices};
-use connector_harness::sim::Rng;
+use harness_runner::serve::admin::ENDPOINTS;
+use harness_runner::serve::device::{Enrolled, ScepDevices};
+use harness_runner::sim::Rng;
 use serde_json::json;
 
-async fn devices(urls: &connector_harness::serve::Urls) -> ScepDevices {
+async fn devices(urls: &harness_runner::serve::Urls) -> ScepDevices {
     ScepDevices::new(http(), &urls.ndes, &mut Rng::new(7))
         .await
         .expect("GetCACert")
@@ -277,13 +277,13 @@ async fn queued_requests_are_served_by_a_sync_and_show_in_the_histories() {
     let serve = start(|_| {}).await;
     let urls = serve.urls();
     let admin = Admin::new(&urls);
-    let key = connector_harness::fixtures::device_key(1).unwrap();
-    let csr = connector_harness::pki::build_csr(&key, "device-9", None).unwrap();
+    let key = harness_runner::fixtures::device_key(1).unwrap();
+    let csr = harness_runner::pki::build_csr(&key, "device-9", None).unwrap();
     let (status, q) = admin
         .post(
             "/pkcs-requests",
             json!({"deviceId": "device-9", "userId": "user-9", "templateName": "IntuneUser",
-                   "caName": "TEST-ISSUING-CA", "certificateRequest": connector_harness::pki::b64(&csr)}),
+                   "caName": "TEST-ISSUING-CA", "certificateRequest": harness_runner::pki::b64(&csr)}),
         )
         .await;
     assert_eq!(status, 200, "{q}");
@@ -501,7 +501,7 @@ async fn the_event_stream_gives_everything_once_in_order_then_the_live_tail() {
         late, written,
         "a late follower gets everything from the start, then the tail"
     );
-    let records = connector_harness::event::from_jsonl(&written).unwrap();
+    let records = harness_runner::event::from_jsonl(&written).unwrap();
     let seqs: Vec<u64> = records.iter().map(|r| r.sequence).collect();
     assert_eq!(seqs, (1..=records.len() as u64).collect::<Vec<_>>());
     assert_eq!(stopped.records, records.len() as u64);
@@ -510,12 +510,7 @@ async fn the_event_stream_gives_everything_once_in_order_then_the_live_tail() {
         assert!(ids.contains(&id), "{id} in {ids:?}");
     }
     assert!(written.starts_with(&snapshot) && snapshot.len() < written.len());
-    assert!(
-        connector_harness::event::from_jsonl(&snapshot)
-            .unwrap()
-            .len()
-            >= 4
-    );
+    assert!(harness_runner::event::from_jsonl(&snapshot).unwrap().len() >= 4);
 }
 
 /// A follower sends nothing after its request; by default the admin port never cuts it off

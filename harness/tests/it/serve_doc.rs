@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use connector_harness::serve::admin::ENDPOINTS;
+use harness_runner::serve::admin::ENDPOINTS;
 
 fn read(name: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name))

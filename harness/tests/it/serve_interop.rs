@@ -104,7 +104,7 @@ fn scepclient_enrolls_through_serve() {
     let (code, stderr) = serve.wait();
     assert_eq!(code, Some(0), "serve on SIGINT: {stderr}");
     let stream =
-        connector_harness::event::from_jsonl(&std::fs::read_to_string(&events).unwrap()).unwrap();
+        harness_runner::event::from_jsonl(&std::fs::read_to_string(&events).unwrap()).unwrap();
     let ids: Vec<u16> = stream.iter().map(|r| r.event.id()).collect();
     assert!(
         ids.contains(&20500) && ids.contains(&20600),

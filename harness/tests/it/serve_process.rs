@@ -62,7 +62,7 @@ fn the_clock_starts_now_by_default() {
     serve.signal("INT");
     serve.wait();
     let text = std::fs::read_to_string(&events).unwrap();
-    let first = connector_harness::event::from_jsonl(&text).unwrap()[0].time;
+    let first = harness_runner::event::from_jsonl(&text).unwrap()[0].time;
     // The connector starts at the clock's start; the clock keeps milliseconds.
     assert!(
         first >= before - Duration::from_millis(1) && first <= after,
@@ -165,8 +165,8 @@ fn an_outside_connector_serves_as_the_policy_module() {
     let rt = runtime();
     rt.block_on(async {
         let challenge = admin.mint("device-1", 600).await;
-        let mut rng = connector_harness::sim::Rng::new(7);
-        let devices = connector_harness::serve::device::ScepDevices::new(
+        let mut rng = harness_runner::sim::Rng::new(7);
+        let devices = harness_runner::serve::device::ScepDevices::new(
             serve_support::http(),
             &urls.ndes,
             &mut rng,

@@ -67,7 +67,7 @@ fn without_a_path_serve_writes_the_ca_file_itself() {
     let ca_file = urls.ca_file.expect("serve names the CA file");
     assert_eq!(
         std::fs::read_to_string(&ca_file).unwrap(),
-        connector_harness::fixtures::ROOT_CA.cert_pem
+        harness_runner::fixtures::ROOT_CA.cert_pem
     );
     let (status, _) = runtime()
         .block_on(https_get(&format!("{}/urls", urls.admin), &ca_file, &[]))
@@ -144,7 +144,7 @@ fn openssl_and_curl_verify_against_the_ca_file() {
 /// enrollment succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_still_reaches_every_port_under_tls() {
-    use connector_harness::serve::device::{Enrolled, ScepDevices};
+    use harness_runner::serve::device::{Enrolled, ScepDevices};
     let serve = serve_support::start(|o| o.tls = true).await;
     let urls = serve.urls();
     assert!(
@@ -160,7 +160,7 @@ async fn plain_http_still_reaches_every_port_under_tls() {
     let scep = ScepDevices::new(
         serve_support::http(),
         &plain(&urls.ndes),
-        &mut connector_harness::sim::Rng::new(2),
+        &mut harness_runner::sim::Rng::new(2),
     )
     .await
     .unwrap();
@@ -169,7 +169,7 @@ async fn plain_http_still_reaches_every_port_under_tls() {
             0,
             "device-1",
             Some(&challenge),
-            &mut connector_harness::sim::Rng::new(3),
+            &mut harness_runner::sim::Rng::new(3),
         )
         .await
         .unwrap();

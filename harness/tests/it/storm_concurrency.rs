@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use connector_harness::catalog::Detail;
-use connector_harness::run::{run_scenario, RunOptions, Status};
-use connector_harness::scenario;
+use harness_runner::catalog::Detail;
+use harness_runner::run::{run_scenario, RunOptions, Status};
+use harness_runner::scenario;
 
 fn storm_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/story-enrollment-storm.yaml")
@@ -44,7 +44,7 @@ fn stream(concurrency: u32, seed: Option<u64>) -> String {
         "concurrency {concurrency}: {:?}",
         outcome.problems
     );
-    connector_harness::event::to_yaml(&outcome.events)
+    harness_runner::event::to_yaml(&outcome.events)
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn concurrency_is_refused_out_of_range_and_with_expired_challenges() {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
-fn run_text(text: &str) -> connector_harness::run::Outcome {
+fn run_text(text: &str) -> harness_runner::run::Outcome {
     let path = Path::new("concurrent.yaml");
     let loaded = scenario::load_str(path, text).unwrap_or_else(|e| panic!("{e}"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -170,7 +170,7 @@ fn a_concurrent_step_refuses_events_that_name_none_of_its_devices() {
     );
     // Nothing is lost: the held events are in the stream all the same (the run stops at the
     // refused step, before `stop`).
-    let named = |o: &connector_harness::run::Outcome| {
+    let named = |o: &harness_runner::run::Outcome| {
         o.events
             .iter()
             .filter(|r| r.details.get(Detail::DeviceId) == Some("someone-else"))

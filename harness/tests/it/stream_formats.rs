@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use connector_harness::catalog::{self, Detail};
-use connector_harness::event::{self, Details, EventRecord, Sink};
-use connector_harness::sim::Clock;
+use harness_runner::catalog::{self, Detail};
+use harness_runner::event::{self, Details, EventRecord, Sink};
+use harness_runner::sim::Clock;
 use proptest::prelude::*;
 
 fn arb_stream() -> impl Strategy<Value = Vec<EventRecord>> {

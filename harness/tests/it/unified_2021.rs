@@ -8,20 +8,20 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use crate::common::{harness, root, stream};
-use connector_harness::catalog::unified::{Area, Basis, Channel, UnifiedEvent, UNIFIED_EVENTS};
-use connector_harness::catalog::{Detail, Profile};
-use connector_harness::check::unified::{
+use harness_runner::catalog::unified::{Area, Basis, Channel, UnifiedEvent, UNIFIED_EVENTS};
+use harness_runner::catalog::{Detail, Profile};
+use harness_runner::check::unified::{
     check_log, judge_items, LogVerdict, ProfileVerdict, SupportRule, UnifiedFinding,
 };
-use connector_harness::check::CheckOptions;
-use connector_harness::connector::dialect::translate;
-use connector_harness::event::unified::{
+use harness_runner::check::CheckOptions;
+use harness_runner::connector::dialect::translate;
+use harness_runner::event::unified::{
     evtx_json::write_evtx_json, scan_evtx_rendered, write_unified_xml, UnifiedRecord,
     UnifiedXmlForm,
 };
-use connector_harness::event::{self, Details, EventRecord, XmlForm, XmlLayout};
-use connector_harness::run::{run_scenario, RunOptions, Status};
-use connector_harness::scenario;
+use harness_runner::event::{self, Details, EventRecord, XmlForm, XmlLayout};
+use harness_runner::run::{run_scenario, RunOptions, Status};
+use harness_runner::scenario;
 
 /// The library scenarios that keep a second snapshot in the 2021 dialect.
 const DIALECT_SCENARIOS: [&str; 5] = [
@@ -172,7 +172,7 @@ fn the_seeds_catalog_is_the_default_and_unchanged() {
 fn explain_answers_every_id_and_name_of_the_profile() {
     for e in UNIFIED_EVENTS.iter() {
         for term in [e.id.to_string(), e.name.to_string()] {
-            let out = connector_harness::cli::explain(std::slice::from_ref(&term))
+            let out = connector_harness::explain(std::slice::from_ref(&term))
                 .unwrap_or_else(|err| panic!("{term}: {err}"));
             assert!(
                 out.contains(&format!("{} {}", e.id, e.name)),
@@ -196,7 +196,7 @@ fn explain_answers_every_id_and_name_of_the_profile() {
 
 #[test]
 fn explain_names_the_legacy_events_and_the_scenario() {
-    let out = connector_harness::cli::explain(&["ScepVerifyFailure".into()]).unwrap();
+    let out = connector_harness::explain(&["ScepVerifyFailure".into()]).unwrap();
     assert!(
         out.starts_with("Event 4005 ScepVerifyFailure (profile unified-2021"),
         "{out}"
@@ -208,13 +208,13 @@ fn explain_names_the_legacy_events_and_the_scenario() {
     assert!(out.contains("inference"), "{out}");
     assert!(out.contains("--exact scep-challenge-expired"), "{out}");
     // A step the legacy connector has no counterpart for: said so, no scenario.
-    let out = connector_harness::cli::explain(&["1252".into()]).unwrap();
+    let out = connector_harness::explain(&["1252".into()]).unwrap();
     assert!(
         out.contains("the reference connector never writes it"),
         "{out}"
     );
     // 4002 rests on Microsoft's published description.
-    let out = connector_harness::cli::explain(&["4002".into()]).unwrap();
+    let out = connector_harness::explain(&["4002".into()]).unwrap();
     assert!(out.contains("published descriptions"), "{out}");
     assert!(out.contains("--exact scep-notify-error"), "{out}");
 }
@@ -226,7 +226,7 @@ fn explain_shows_both_meanings_of_a_colliding_number() {
         ("4005", "ConflictError", "4005 ScepVerifyFailure"),
         ("1032", "0x00000408", "1032 PkcsDigiCertRequest"),
     ] {
-        let out = connector_harness::cli::explain(&[term.into()]).unwrap();
+        let out = connector_harness::explain(&[term.into()]).unwrap();
         let first = out.find(legacy).unwrap_or_else(|| panic!("{out}"));
         let second = out.find(unified).unwrap_or_else(|| panic!("{out}"));
         assert!(first < second, "{out}");
@@ -238,7 +238,7 @@ fn explain_shows_both_meanings_of_a_colliding_number() {
         );
     }
     // A legacy-only term is answered as before.
-    let out = connector_harness::cli::explain(&["20502".into()]).unwrap();
+    let out = connector_harness::explain(&["20502".into()]).unwrap();
     assert!(!out.contains("unified-2021"), "{out}");
 }
 
@@ -590,10 +590,10 @@ fn the_dialect_snapshots_are_the_translation_of_the_streams() {
             "{name}"
         );
         let committed = std::fs::read_to_string(dir.join(format!("{name}.snap"))).unwrap();
-        let body = connector_harness::run::dialect_snapshot::body(&events_of(name));
+        let body = harness_runner::run::dialect_snapshot::body(&events_of(name));
         assert_eq!(
             committed,
-            connector_harness::run::dialect_snapshot::render(name, &body),
+            harness_runner::run::dialect_snapshot::render(name, &body),
             "{name}: regenerate with `cargo run -p connector-harness -- run --exact {name} --update`"
         );
     }
@@ -602,7 +602,7 @@ fn the_dialect_snapshots_are_the_translation_of_the_streams() {
 #[test]
 fn the_mapping_table_in_the_docs_is_the_code() {
     let doc = std::fs::read_to_string(root().join("docs/event-log.md")).unwrap();
-    let table = connector_harness::cli::unified::mapping_markdown();
+    let table = connector_harness::unified::mapping_markdown();
     assert!(
         doc.contains(&table),
         "docs/event-log.md lacks the mapping table:\n{table}"
@@ -637,7 +637,7 @@ fn the_reference_connector_process_writes_the_dialect_and_declares_it() {
     let v = check_path(&log);
     assert_eq!(found(&v.unified), expected_failures("scep-notify-error"));
     // `init_ok` with a dialect is a protocol message; an unknown dialect is not.
-    use connector_harness::contract::process::FromConnector;
+    use harness_runner::contract::process::FromConnector;
     let ok: FromConnector =
         serde_json::from_str(r#"{"type":"init_ok","in_reply_to":1,"dialect":"unified-2021"}"#)
             .unwrap();

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use connector_harness::catalog::Detail;
-use connector_harness::contract::process::{self, FromConnector, ToConnector};
+use harness_runner::catalog::Detail;
+use harness_runner::contract::process::{self, FromConnector, ToConnector};
 use serde_json::Value;
 
 fn root() -> PathBuf {

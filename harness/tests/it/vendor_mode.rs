@@ -10,9 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use connector_harness::run::under_test::Choice;
-use connector_harness::run::{run_scenario, Outcome, RunOptions, Status};
-use connector_harness::scenario;
+use harness_runner::run::under_test::Choice;
+use harness_runner::run::{run_scenario, Outcome, RunOptions, Status};
+use harness_runner::scenario;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -71,8 +71,8 @@ fn every_library_scenario_is_byte_identical_through_the_reference_binary() {
             outside.name,
             outside.problems
         );
-        if connector_harness::event::to_yaml(&inside.events)
-            != connector_harness::event::to_yaml(&outside.events)
+        if harness_runner::event::to_yaml(&inside.events)
+            != harness_runner::event::to_yaml(&outside.events)
         {
             differ.push(inside.name.clone());
         }
@@ -418,7 +418,7 @@ os._exit(p.wait())
     let scenario = scenario::load_file(&file).expect("loads");
     let options = RunOptions {
         ci: true,
-        level: connector_harness::run::Level::Conformance,
+        level: harness_runner::run::Level::Conformance,
         connector: Choice::Command(format!("python3 {} {} connector", shim.display(), binary())),
         ..RunOptions::default()
     };

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use connector_harness::contract::{ca, intune, store};
-use connector_harness::fakes::ndes::MSCEP_PATH;
-use connector_harness::scep::Capabilities;
+use harness_runner::contract::{ca, intune, store};
+use harness_runner::fakes::ndes::MSCEP_PATH;
+use harness_runner::scep::Capabilities;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;

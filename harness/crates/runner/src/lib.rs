@@ -1,8 +1,14 @@
-//! # Connector Harness
+//! # Connector Harness: the runner
 //!
-//! A deterministic simulation and test harness for the Intune Certificate Connector: the
-//! service on an NDES server that issues and revokes PKCS certificates for Intune and verifies
-//! SCEP challenges through its policy module.
+//! The library behind the `connector-harness` command line, a deterministic simulation and
+//! test harness for the Intune Certificate Connector: the service on an NDES server that issues
+//! and revokes PKCS certificates for Intune and verifies SCEP challenges through its policy
+//! module. It holds the scenario language, the one world assembly, the driver and scheduler,
+//! the checks, `serve`, `load`, the gateway runner and the reports; the command line
+//! (`harness/`, clap and printing) calls it and nothing here parses arguments.
+//!
+//! Depends on every lower crate (contract, sim, pki, events, fakes, the reference connector)
+//! and re-exports their modules under the names below; nothing below it depends on it.
 //!
 //! Data flows one way: a scenario is loaded and planned, run against fakes on real sockets
 //! (a CA, the Intune service, an NDES/SCEP server) with a connector reacting to them; the
@@ -10,9 +16,9 @@
 //! [`catalog`], snapshots and the scenario's expectations, and reported.
 //!
 //! ```
-//! use connector_harness::catalog::{DiagnosticCode, EventId};
-//! use connector_harness::event::{Details, Sink};
-//! use connector_harness::sim::Clock;
+//! use harness_runner::catalog::{DiagnosticCode, EventId};
+//! use harness_runner::event::{Details, Sink};
+//! use harness_runner::sim::Clock;
 //!
 //! let sink = Sink::new(Clock::default());
 //! sink.emit(EventId::StartedConnectorService, DiagnosticCode::Success, Details::new()).unwrap();
@@ -25,7 +31,6 @@
 
 pub mod assemble;
 pub mod check;
-pub mod cli;
 pub mod gateway;
 pub mod html;
 pub mod load;

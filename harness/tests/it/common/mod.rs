@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use connector_harness::catalog::{Detail, DiagnosticCode as C, EventId as E};
-use connector_harness::check::{check_file, CheckOptions, Finding, Verdict};
-use connector_harness::event::{self, EventRecord, XmlForm, XmlLayout};
-use connector_harness::run::{run_scenario, RunOptions, Status};
-use connector_harness::scenario::{self, Scenario};
+use harness_runner::catalog::{Detail, DiagnosticCode as C, EventId as E};
+use harness_runner::check::{check_file, CheckOptions, Finding, Verdict};
+use harness_runner::event::{self, EventRecord, XmlForm, XmlLayout};
+use harness_runner::run::{run_scenario, RunOptions, Status};
+use harness_runner::scenario::{self, Scenario};
 
 pub const STORY: &str = "story-day-in-the-life";
 

@@ -1,7 +1,7 @@
 //! What faults cost in real time, and how the lowering keeps that cost small: the connector's
 //! timeout in generated worlds, and the share of costly faults kept as drawn.
 
-use connector_harness::contract::fault::{FaultTarget, KindName, NdesOp};
+use harness_runner::contract::fault::{FaultTarget, KindName, NdesOp};
 
 /// The connector's limit of one HTTP call in generated worlds (real time). A `hang` costs
 /// this once per attempt (so [`Cost`] keeps hangs few), but a healthy call slower than this —

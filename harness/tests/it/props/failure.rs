@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use connector_harness::run::snapshot;
+use harness_runner::run::snapshot;
 
 use super::invariants::Invariant;
 use super::Judged;

@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use connector_harness::contract::fault::{FaultTarget, KindName, NdesOp};
-use connector_harness::scenario::model::{ChallengeState, MessageShape};
+use harness_runner::contract::fault::{FaultTarget, KindName, NdesOp};
+use harness_runner::scenario::model::{ChallengeState, MessageShape};
 
 use super::cost::{Cost, KEEP_SECONDS_PERCENT, KEEP_UNTIMED_HANG_PERCENT, TIMEOUT_MS};
 use super::world::{scep_codes, FaultSpec, Op, Template, World};

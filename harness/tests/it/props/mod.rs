@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use connector_harness::run::{run_recorded, Outcome, Recorded, RunOptions};
-use connector_harness::scenario;
+use harness_runner::run::{run_recorded, Outcome, Recorded, RunOptions};
+use harness_runner::scenario;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 
 pub use failure::{default_out_dir, Failure};
@@ -145,9 +145,9 @@ impl Lab {
                 };
             }
         };
-        let yaml = connector_harness::event::to_yaml(&outcome.events);
+        let yaml = harness_runner::event::to_yaml(&outcome.events);
         let second_yaml = match &second {
-            Ok((o, _)) => connector_harness::event::to_yaml(&o.events),
+            Ok((o, _)) => harness_runner::event::to_yaml(&o.events),
             Err(why) => format!("the second run did not end: {why}"),
         };
         let runs = Runs {

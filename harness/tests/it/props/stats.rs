@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use connector_harness::catalog::Pair;
+use harness_runner::catalog::Pair;
 
 /// What the worlds of the search reached (shrink steps are not counted).
 #[derive(Default)]
@@ -43,7 +43,7 @@ pub fn summary(stats: &Stats, elapsed: Duration) -> String {
     for (t, kinds) in &by_target {
         s.push_str(&format!("  {t}: {}\n", kinds.join(", ")));
     }
-    let unreached: Vec<String> = connector_harness::catalog::pairs()
+    let unreached: Vec<String> = harness_runner::catalog::pairs()
         .into_iter()
         .filter(|p| !stats.pairs.contains(p))
         .map(|p| p.to_string())
@@ -56,7 +56,7 @@ pub fn summary(stats: &Stats, elapsed: Duration) -> String {
     }
     // Every (target, kind) the loader accepts, with and without `times` where the loader takes
     // it (a closed port or a missing certificate is only ever until healed).
-    let missing: Vec<String> = connector_harness::contract::fault::FaultTarget::all()
+    let missing: Vec<String> = harness_runner::contract::fault::FaultTarget::all()
         .flat_map(|(t, target)| target.kinds().iter().map(move |k| (t, *k)))
         .flat_map(|(t, k)| {
             let timed = k.check_times(Some(1)).is_ok();

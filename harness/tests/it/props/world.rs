@@ -6,8 +6,8 @@
 //! carry out at that point. So every list proptest shrinks to is still a valid scenario, and
 //! shrinking never has to know the loader's rules.
 
-use connector_harness::contract::intune::ScepErrorCode;
-use connector_harness::scenario::model::{ChallengeState, MessageShape};
+use harness_runner::contract::intune::ScepErrorCode;
+use harness_runner::scenario::model::{ChallengeState, MessageShape};
 use proptest::prelude::*;
 use proptest::sample::Index;
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use connector_harness::serve::clock::ClockMode;
-use connector_harness::serve::{Serve, ServeOptions, Urls};
+use harness_runner::serve::clock::ClockMode;
+use harness_runner::serve::{Serve, ServeOptions, Urls};
 use serde_json::Value;
 
 /// Serve's clock in these tests: frozen at a fixed start, so every time is exact.
@@ -195,7 +195,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 pub fn event_ids(path: &Path) -> Vec<u16> {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("event file {}: {e}", path.display()));
-    connector_harness::event::from_jsonl(&text)
+    harness_runner::event::from_jsonl(&text)
         .expect("the event file is JSON Lines")
         .iter()
         .map(|r| r.event.id())

@@ -16,17 +16,8 @@ use time::OffsetDateTime;
 use crate::sim::{format_time, parse_time, Clock, END_OF_TIME, START_OF_TIME};
 
 /// How serve's clock moves on its own.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum ClockMode {
     /// With wall time (plus whatever the admin API added).

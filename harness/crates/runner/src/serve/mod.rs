@@ -3,9 +3,9 @@
 //! API on its own port to break, move and inspect that world while it runs.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), connector_harness::serve::ServeError> {
-//! use connector_harness::serve::{Serve, ServeOptions};
-//! let serve = Serve::start(ServeOptions::at(connector_harness::serve::clock::start_time(None)?)).await?;
+//! # async fn demo() -> Result<(), harness_runner::serve::ServeError> {
+//! use harness_runner::serve::{Serve, ServeOptions};
+//! let serve = Serve::start(ServeOptions::at(harness_runner::serve::clock::start_time(None)?)).await?;
 //! println!("NDES at {}, admin at {}", serve.urls().ndes, serve.urls().admin);
 //! serve.stopped().await; // until `POST /shutdown` (the CLI also stops on SIGINT and SIGTERM)
 //! serve.shutdown().await?;

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 
 use super::{shown, v, Invariant, Violation};
 use crate::props::lower::Plan;
-use connector_harness::catalog::{Detail, EventId};
-use connector_harness::event::EventRecord;
-use connector_harness::run::Recorded;
+use harness_runner::catalog::{Detail, EventId};
+use harness_runner::event::EventRecord;
+use harness_runner::run::Recorded;
 
 /// After Jepsen's total-queue checker: lost, duplicated and unexpected reported apart, from
 /// Intune's ledger; and the CA's issuance once per request.
 pub(super) fn exactly_once(plan: &Plan, r: &Recorded) -> Vec<Violation> {
-    use connector_harness::contract::intune::admin::Queue;
+    use harness_runner::contract::intune::admin::Queue;
     let mut out = Vec::new();
     for (queue, want, what) in [
         (Queue::Pkcs, plan.pkcs_requests, "PKCS requests"),
@@ -100,7 +100,7 @@ pub(super) fn exactly_once(plan: &Plan, r: &Recorded) -> Vec<Violation> {
 
 /// The stream's account of each request against Intune's ledger.
 pub(super) fn terminal(events: &[EventRecord], r: &Recorded) -> Vec<Violation> {
-    use connector_harness::contract::intune::admin::Queue;
+    use harness_runner::contract::intune::admin::Queue;
     #[derive(Default)]
     struct Seen {
         successes: u32,
@@ -176,7 +176,7 @@ pub(super) fn ca_agrees(plan: &Plan, events: &[EventRecord], r: &Recorded) -> Ve
     fn issued_to<'a>(
         r: &'a Recorded,
         device: &'a str,
-    ) -> impl Iterator<Item = &'a connector_harness::fakes::ca::IssuedCert> + 'a {
+    ) -> impl Iterator<Item = &'a harness_runner::fakes::ca::IssuedCert> + 'a {
         r.issued
             .iter()
             .filter(move |c| c.subject_cn.as_deref() == Some(device))

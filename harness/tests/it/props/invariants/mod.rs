@@ -8,9 +8,9 @@ mod stream;
 
 use std::fmt;
 
-use connector_harness::catalog::{Detail, EventId};
-use connector_harness::event::EventRecord;
-use connector_harness::run::{Outcome, Recorded};
+use harness_runner::catalog::{Detail, EventId};
+use harness_runner::event::EventRecord;
+use harness_runner::run::{Outcome, Recorded};
 
 use super::lower::Plan;
 use ledger::{ca_agrees, exactly_once, terminal};

@@ -3,8 +3,8 @@
 
 use super::{shown, v, Invariant, Violation};
 use crate::props::lower::Plan;
-use connector_harness::catalog::{Detail, EventId};
-use connector_harness::event::EventRecord;
+use harness_runner::catalog::{Detail, EventId};
+use harness_runner::event::EventRecord;
 
 /// The policy module's events, in order, against the enrollments that reach it: each has one
 /// verify event naming its device (or the device its challenge was minted for), then at most

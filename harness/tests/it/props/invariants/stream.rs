@@ -3,8 +3,8 @@
 
 use super::{shown, v, Invariant, Violation};
 use crate::props::lower::Plan;
-use connector_harness::catalog::EventId;
-use connector_harness::event::EventRecord;
+use harness_runner::catalog::EventId;
+use harness_runner::event::EventRecord;
 
 pub(super) fn catalog_pairs(events: &[EventRecord]) -> Vec<Violation> {
     events
