@@ -24,6 +24,9 @@ use clap::Parser;
 
 /// Set (to anything) when this binary runs as cargo's workspace rustc wrapper.
 pub const WRAP_ENV: &str = "CONNECTOR_HARNESS_FUZZ_WRAP";
+/// The workspace wrapper that was set when `cargo xtask fuzz` started (`.ci/run` sets
+/// clippy-driver, so every build of our crates is linted): the wrapper runs rustc through it.
+const INNER_ENV: &str = "CONNECTOR_HARNESS_FUZZ_INNER_WRAPPER";
 
 /// What the wrapper adds to a workspace crate's compilation: the coverage instrumentation
 /// libFuzzer feeds on (`-Cpasses=sancov-module` and its options, all stable codegen flags,
@@ -161,6 +164,11 @@ fn build(root: &Path) -> Result<Built> {
         .arg(format!("profile.dev.opt-level={OPT_LEVEL}"))
         .env("RUSTC_WORKSPACE_WRAPPER", &wrapper)
         .env(WRAP_ENV, "1")
+        .envs(
+            std::env::var_os("RUSTC_WORKSPACE_WRAPPER")
+                .filter(|inner| !inner.is_empty())
+                .map(|inner| (INNER_ENV, inner)),
+        )
         .stderr(Stdio::inherit())
         .output()
         .context("running cargo build for the fuzz targets")?;
@@ -223,7 +231,8 @@ fn reproduce(built: &Built, targets: &[String], input: &Path) -> Result<ExitCode
 /// Runs as cargo's `RUSTC_WORKSPACE_WRAPPER` (when [`WRAP_ENV`] is set): `ARGS` are rustc's
 /// path and its arguments. A workspace crate's library or binary gets [`INSTRUMENT`]; its
 /// build script, a proc macro and cargo's own probes (`--crate-name ___`) run unchanged, as
-/// none of them links libFuzzer.
+/// none of them links libFuzzer. A workspace wrapper that was set before ([`INNER_ENV`]: clippy-driver in
+/// CI) runs rustc, so chaining keeps what it does.
 pub fn wrap_rustc(args: &[std::ffi::OsString]) -> ExitCode {
     let Some((rustc, rest)) = args.split_first() else {
         eprintln!("{WRAP_ENV} is set, but no rustc was given to run");
@@ -239,7 +248,14 @@ pub fn wrap_rustc(args: &[std::ffi::OsString]) -> ExitCode {
     let instrument = crate_name != "___"
         && !crate_name.starts_with("build_script_")
         && arg("--crate-type") != Some("proc-macro");
-    let mut cmd = Command::new(rustc);
+    let mut cmd = match std::env::var_os(INNER_ENV) {
+        Some(inner) => {
+            let mut cmd = Command::new(inner);
+            cmd.arg(rustc);
+            cmd
+        }
+        None => Command::new(rustc),
+    };
     cmd.args(rest);
     if instrument {
         cmd.args(INSTRUMENT);
