@@ -214,6 +214,30 @@ fn the_command_line_is_the_only_crate_that_parses_arguments() {
     assert!(!disallowed_workspace_deps(&metadata, "harness-runner", &cli_may_use).is_empty());
 }
 
+/// Errors are typed (thiserror) in every library crate; anyhow, which erases them, is for
+/// the two command lines' edges alone.
+#[test]
+fn only_the_command_lines_erase_error_types() {
+    let metadata = workspace_metadata();
+    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
+    let mut erasing: Vec<&str> = packages
+        .iter()
+        .filter(|p| {
+            p["dependencies"].as_array().is_some_and(|deps| {
+                deps.iter()
+                    .any(|d| d["name"] == "anyhow" && d["kind"].is_null())
+            })
+        })
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    erasing.sort_unstable();
+    assert_eq!(
+        erasing,
+        ["connector-harness", "xtask"],
+        "crates that depend on anyhow"
+    );
+}
+
 /// The check itself can fail: the runner legitimately uses both sides.
 #[test]
 fn the_check_sees_a_crossing_where_there_is_one() {

@@ -1,10 +1,10 @@
 //! Before the timed part: what the server can do (GetCACaps), whom to encrypt to and whose
 //! signature to expect (GetCACert), and, with `--mint`, one challenge per device.
 
-use anyhow::{bail, Context};
 use tokio::task::JoinSet;
 
 use super::http::{operation_url, read_capped};
+use super::LoadError;
 use crate::contract::intune::admin::{MintChallenge, MintedChallenge};
 use crate::scep::{parse_ca_certs, CaCaps, RaCerts, RequestOptions};
 
@@ -19,28 +19,36 @@ pub struct Server {
     pub options: RequestOptions,
 }
 
-async fn get(client: &reqwest::Client, url: &str, what: &str) -> anyhow::Result<Vec<u8>> {
+async fn get(client: &reqwest::Client, url: &str, what: &str) -> Result<Vec<u8>, LoadError> {
     let resp = client
         .get(url)
         .send()
         .await
-        .with_context(|| format!("{what}: no answer from {url}"))?;
+        .map_err(|error| LoadError::Unreachable {
+            what: what.into(),
+            url: url.into(),
+            error,
+        })?;
     let status = resp.status();
-    let body = read_capped(resp)
-        .await
-        .with_context(|| format!("{what}: reading the answer"))?;
+    let body = read_capped(resp).await.map_err(|e| LoadError::Answer {
+        what: what.into(),
+        why: format!("reading the answer: {e}"),
+    })?;
     if !status.is_success() {
-        bail!(
-            "{what}: HTTP {} from {url}: {}",
-            status.as_u16(),
-            String::from_utf8_lossy(&body[..body.len().min(200)])
-        );
+        return Err(LoadError::Answer {
+            what: what.into(),
+            why: format!(
+                "HTTP {} from {url}: {}",
+                status.as_u16(),
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            ),
+        });
     }
     Ok(body)
 }
 
 /// GetCACaps then GetCACert on `url`.
-pub async fn discover(client: &reqwest::Client, url: &str) -> anyhow::Result<Server> {
+pub async fn discover(client: &reqwest::Client, url: &str) -> Result<Server, LoadError> {
     let caps = get(client, &operation_url(url, "GetCACaps", None), "GetCACaps").await?;
     let caps = CaCaps::parse(&String::from_utf8_lossy(&caps));
     let certs = get(
@@ -49,8 +57,15 @@ pub async fn discover(client: &reqwest::Client, url: &str) -> anyhow::Result<Ser
         "GetCACert",
     )
     .await?;
-    let certs = parse_ca_certs(&certs).context("GetCACert: the answer does not parse")?;
-    let ra = RaCerts::select(certs).context("GetCACert: choosing the RA certificates")?;
+    let unusable = |why: &str| {
+        let why = why.to_string();
+        move |e: crate::scep::ScepError| LoadError::Answer {
+            what: "GetCACert".into(),
+            why: format!("{why}: {e}"),
+        }
+    };
+    let certs = parse_ca_certs(&certs).map_err(unusable("the answer does not parse"))?;
+    let ra = RaCerts::select(certs).map_err(unusable("choosing the RA certificates"))?;
     Ok(Server {
         options: caps.request_options(),
         caps,
@@ -65,7 +80,7 @@ pub async fn mint(
     mint_url: &str,
     ids: &[String],
     concurrency: usize,
-) -> anyhow::Result<Vec<String>> {
+) -> Result<Vec<String>, LoadError> {
     let mut out: Vec<Option<String>> = vec![None; ids.len()];
     let mut tasks = JoinSet::new();
     let mut next = 0;
@@ -79,36 +94,52 @@ pub async fn mint(
                 validity_seconds: 3600,
             };
             tasks.spawn(async move {
+                let what = "minting a challenge";
                 let resp = client
                     .post(&url)
                     .json(&body)
                     .send()
                     .await
-                    .with_context(|| format!("minting a challenge: no answer from {url}"))?;
+                    .map_err(|error| LoadError::Unreachable {
+                        what: what.into(),
+                        url: url.clone(),
+                        error,
+                    })?;
                 let status = resp.status();
-                let bytes = read_capped(resp).await.context("minting a challenge")?;
+                let answer = |why: String| LoadError::Answer {
+                    what: format!("{what} at {url}"),
+                    why,
+                };
+                let bytes = read_capped(resp).await.map_err(|e| answer(e.to_string()))?;
                 if !status.is_success() {
-                    bail!(
-                        "minting a challenge at {url}: HTTP {}: {}",
+                    return Err(answer(format!(
+                        "HTTP {}: {}",
                         status.as_u16(),
                         String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
-                    );
+                    )));
                 }
-                let minted: MintedChallenge = serde_json::from_slice(&bytes).with_context(|| {
-                    format!("minting a challenge at {url}: the answer is not {{\"challenge\", \"expiresAt\"}}")
+                let minted: MintedChallenge = serde_json::from_slice(&bytes).map_err(|e| {
+                    answer(format!(
+                        "the answer is not {{\"challenge\", \"expiresAt\"}}: {e}"
+                    ))
                 })?;
-                Ok::<_, anyhow::Error>((n, minted.challenge))
+                Ok::<_, LoadError>((n, minted.challenge))
             });
             next += 1;
         }
         let Some(done) = tasks.join_next().await else {
             break;
         };
-        let (n, challenge) = done.context("a minting task failed")??;
+        let (n, challenge) = done.map_err(|_| LoadError::Panicked("a minting task"))??;
         out[n] = Some(challenge);
     }
     out.into_iter()
         .enumerate()
-        .map(|(n, c)| c.with_context(|| format!("no challenge was minted for {}", ids[n])))
+        .map(|(n, c)| {
+            c.ok_or_else(|| LoadError::Answer {
+                what: "minting a challenge".into(),
+                why: format!("no challenge was minted for {}", ids[n]),
+            })
+        })
         .collect()
 }

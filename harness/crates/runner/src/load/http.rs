@@ -2,21 +2,21 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
+use super::LoadError;
 
 /// Largest answer body read from a server (micromdm caps requests at 2 MiB; a CertRep or a
 /// GetCACert answer is a few KB).
 pub(super) const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// The client every phase uses: keep-alive pool, no proxy, `timeout` per request.
-pub(super) fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+pub(super) fn client(timeout: Duration) -> Result<reqwest::Client, LoadError> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .no_proxy()
         .tcp_nodelay(true)
         .build()
-        .context("building the HTTP client")
+        .map_err(LoadError::Client)
 }
 
 /// `url` with `?operation=OP` (or `&operation=OP` when it has a query already), plus

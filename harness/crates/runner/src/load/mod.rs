@@ -14,6 +14,7 @@
 //!    our senderNonce, and a certificate over the device key. Only verified successes count.
 
 pub mod discover;
+mod error;
 mod http;
 pub mod pkcs;
 pub mod prepare;
@@ -26,9 +27,8 @@ pub mod verify;
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-
 pub use discover::Server;
+pub use error::LoadError;
 pub use report::ScepLoadReport;
 
 /// Where each device's challenge password comes from.
@@ -102,12 +102,12 @@ impl ScepLoad {
 
     /// Runs the four phases; `Err` when the server cannot be used at all (unreachable,
     /// no usable GetCACert, minting refused). Failed enrollments are in the report.
-    pub fn run(&self) -> anyhow::Result<ScepLoadReport> {
-        self.validate().map_err(anyhow::Error::msg)?;
+    pub fn run(&self) -> Result<ScepLoadReport, LoadError> {
+        self.validate().map_err(LoadError::Options)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .context("starting the async runtime")?;
+            .map_err(LoadError::Runtime)?;
         let client = http::client(self.timeout)?;
         let started = Instant::now();
         let server = runtime.block_on(discover::discover(&client, &self.url))?;

@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, Context};
 use serde::{Deserialize, Serialize};
 
 use super::prepare::on_every_core;
+use super::LoadError;
 use crate::assemble::{self, Backends, Listen};
 use crate::connector::env::{self, EventLog};
 use crate::connector::process::config_of;
@@ -137,27 +137,37 @@ impl EventLog for Tally {
 
 /// Runs `requests` PKCS requests through the pipeline, with `distinct_csrs` different CSRs,
 /// the connector issuing `in_flight` at once.
-pub fn run(requests: usize, distinct_csrs: usize, in_flight: usize) -> anyhow::Result<PkcsReport> {
+pub fn run(
+    requests: usize,
+    distinct_csrs: usize,
+    in_flight: usize,
+) -> Result<PkcsReport, LoadError> {
     if requests == 0 || requests > MAX_REQUESTS {
-        bail!("--requests must be between 1 and {MAX_REQUESTS}, not {requests}");
+        return Err(LoadError::Options(format!(
+            "--requests must be between 1 and {MAX_REQUESTS}, not {requests}"
+        )));
     }
     if !(1..=crate::connector::MAX_PKCS_IN_FLIGHT).contains(&in_flight) {
-        bail!(
+        return Err(LoadError::Options(format!(
             "--in-flight must be between 1 and {}, not {in_flight}",
             crate::connector::MAX_PKCS_IN_FLIGHT
-        );
+        )));
     }
     let distinct = distinct_csrs.clamp(1, requests);
     let started = Instant::now();
     let csrs = on_every_core(distinct, |n| {
-        let key = fixtures::device_key(n % DEVICE_KEYS.len())?;
-        Ok(b64(&build_csr(&key, &format!("pkcs-device-{n:07}"), None)?))
+        let what = || format!("the CSR of pkcs-device-{n:07}");
+        let key =
+            fixtures::device_key(n % DEVICE_KEYS.len()).map_err(LoadError::fixture(what()))?;
+        let csr = build_csr(&key, &format!("pkcs-device-{n:07}"), None)
+            .map_err(LoadError::pki(what()))?;
+        Ok(b64(&csr))
     })?;
     let csr_time = started.elapsed();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
+        .map_err(LoadError::Runtime)?;
     let mut report = runtime.block_on(pipeline(requests, &csrs, in_flight))?;
     report.csr_seconds = csr_time.as_secs_f64();
     report.peak_rss_kib = peak_rss_kib();
@@ -169,7 +179,7 @@ async fn pipeline(
     requests: usize,
     csrs: &[String],
     in_flight: usize,
-) -> anyhow::Result<PkcsReport> {
+) -> Result<PkcsReport, LoadError> {
     let setup = Setup {
         connector: ConnectorSetup {
             timeout: Span::secs(10),
@@ -218,7 +228,10 @@ async fn pipeline(
                     certificate_request: csrs[k].clone(),
                     request_id: None,
                 })
-                .map_err(|e| anyhow!(e))?;
+                .map_err(|why| LoadError::Bench {
+                    what: "queueing a PKCS request",
+                    why,
+                })?;
         }
         queued += room;
         if (queued == requests && pending + room == 0) || cycles >= most_cycles {

@@ -8,10 +8,9 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
-
 use super::discover::Server;
 use super::http::operation_url;
+use super::LoadError;
 use crate::fixtures::{self, DEVICE_KEYS};
 use crate::pki::{b64, build_csr};
 use crate::scep::client::{build_pkcs_req, Device, SentRequest};
@@ -70,24 +69,24 @@ pub fn prepare(
     ids: &[String],
     challenges: &[Option<String>],
     seed: u64,
-) -> anyhow::Result<Prepared> {
+) -> Result<Prepared, LoadError> {
     let root = Rng::new(seed);
+    let what = "building the device signer certificates";
     let signers = (0..DEVICE_KEYS.len())
         .map(|k| {
-            let key = fixtures::device_key(k)?;
+            let key = fixtures::device_key(k).map_err(LoadError::fixture(what))?;
             let mut rng = root.fork(&format!("load/signer/{k}"));
             Device::self_signed(key, &format!("TEST ONLY load signer {k}"), &mut rng)
-                .map_err(anyhow::Error::from)
+                .map_err(LoadError::scep(what))
         })
-        .collect::<anyhow::Result<Vec<Device>>>()
-        .context("building the device signer certificates")?;
+        .collect::<Result<Vec<Device>, LoadError>>()?;
     let post_url: Arc<str> = Arc::from(operation_url(url, "PKIOperation", None));
-    let one = |n: usize| -> anyhow::Result<(Item, Request)> {
+    let one = |n: usize| -> Result<(Item, Request), LoadError> {
         let signer = n % signers.len();
         let device = &signers[signer];
         let id = &ids[n];
         let csr = build_csr(&device.key, id, challenges[n].as_deref())
-            .with_context(|| format!("building the CSR of {id}"))?;
+            .map_err(LoadError::pki(format!("building the CSR of {id}")))?;
         let mut rng = root.fork(&format!("load/device/{n}"));
         let sent = build_pkcs_req(
             device,
@@ -96,7 +95,7 @@ pub fn prepare(
             &server.options,
             &mut rng,
         )
-        .with_context(|| format!("building the PKCSReq of {id}"))?;
+        .map_err(LoadError::scep(format!("building the PKCSReq of {id}")))?;
         let request = if server.caps.post() {
             Request::Post {
                 url: post_url.clone(),
@@ -128,21 +127,21 @@ pub fn prepare(
 /// `f(0..n)` spread over the machine's cores, results in index order; the first error wins.
 pub(crate) fn on_every_core<T: Send>(
     n: usize,
-    f: impl Fn(usize) -> anyhow::Result<T> + Sync,
-) -> anyhow::Result<Vec<T>> {
+    f: impl Fn(usize) -> Result<T, LoadError> + Sync,
+) -> Result<Vec<T>, LoadError> {
     let threads = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
         .clamp(1, n.max(1));
     let f = &f;
-    let parts: Vec<anyhow::Result<Vec<(usize, T)>>> = std::thread::scope(|scope| {
+    let parts: Vec<Result<Vec<(usize, T)>, LoadError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 scope.spawn(move || {
                     (t..n)
                         .step_by(threads)
                         .map(|i| f(i).map(|v| (i, v)))
-                        .collect::<anyhow::Result<Vec<_>>>()
+                        .collect::<Result<Vec<_>, LoadError>>()
                 })
             })
             .collect();
@@ -150,7 +149,7 @@ pub(crate) fn on_every_core<T: Send>(
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))
+                    .unwrap_or(Err(LoadError::Panicked("a worker thread")))
             })
             .collect()
     });

@@ -12,6 +12,7 @@ use x509_cert::Certificate;
 use super::discover::Server;
 use super::prepare::{on_every_core, Prepared};
 use super::send::Answer;
+use super::LoadError;
 use crate::pki::serial_hex;
 use crate::scep::{read_cert_rep, CertRepOutcome, ScepError};
 
@@ -120,7 +121,11 @@ fn judge(
 }
 
 /// Judges every answer (on every core) and counts the verdicts.
-pub fn verify(server: &Server, prepared: &Prepared, answers: &[Answer]) -> anyhow::Result<Tally> {
+pub fn verify(
+    server: &Server,
+    prepared: &Prepared,
+    answers: &[Answer],
+) -> Result<Tally, LoadError> {
     let verdicts = on_every_core(answers.len(), |n| {
         Ok(judge(server, prepared, n, &answers[n]))
     })?;
