@@ -193,6 +193,9 @@ pub fn load(args: LoadArgs) -> u8 {
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
-        EXIT_FAILED
+        match e.downcast_ref::<load::LoadError>() {
+            Some(load::LoadError::Options(_)) => EXIT_USAGE,
+            _ => EXIT_FAILED,
+        }
     })
 }

@@ -127,6 +127,14 @@ fn load_scep_enrolls_against_serve_with_minted_challenges() {
     let (code, _, text) = load(&["--url", ndes, "--devices", "0"], tmp.path());
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("--devices"), "{text}");
+    // So it is for the PKCS driver, whose bounds the library checks.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_connector-harness"))
+        .args(["load", "pkcs", "--requests", "0"])
+        .output()
+        .expect("load pkcs runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("--requests"), "{text}");
 }
 
 #[test]
