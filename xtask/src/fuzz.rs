@@ -44,7 +44,7 @@ const INSTRUMENT: [&str; 8] = [
 ];
 
 /// The workspace crates' optimisation in the fuzz build (their dependencies keep the dev
-/// profile's opt-level 2): more executions per second than opt-level 0 for a short compile.
+/// profile's opt-level 1): more executions per second than opt-level 0 for a short compile.
 const OPT_LEVEL: &str = "1";
 
 /// Seconds one input may take before libFuzzer calls it a hang (a crash here).
