@@ -182,6 +182,31 @@ fn the_contract_crate_depends_on_serde_schemars_and_thiserror_alone() {
     assert!(!disallowed_deps(&metadata, "harness-runner", CONTRACT_MAY_USE).is_empty());
 }
 
+/// The workspace packages, sorted, with a normal dependency on `dependency`; an optional one
+/// (which only a feature switches on) counts when `optional_too`.
+fn packages_needing(
+    metadata: &serde_json::Value,
+    dependency: &str,
+    optional_too: bool,
+) -> Vec<String> {
+    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
+    let mut needing: Vec<String> = packages
+        .iter()
+        .filter(|p| {
+            p["dependencies"].as_array().is_some_and(|deps| {
+                deps.iter().any(|d| {
+                    d["name"] == dependency
+                        && d["kind"].is_null()
+                        && (optional_too || d["optional"] != true)
+                })
+            })
+        })
+        .filter_map(|p| p["name"].as_str().map(str::to_string))
+        .collect();
+    needing.sort_unstable();
+    needing
+}
+
 /// The command line reaches the harness through the runner alone, and argument parsing stays
 /// in it: no library crate depends on clap except as an optional feature the command line
 /// switches on (`clap::ValueEnum` on an option enum).
@@ -191,19 +216,7 @@ fn the_command_line_is_the_only_crate_that_parses_arguments() {
     let cli_may_use = ["harness-runner"];
     let extra = disallowed_workspace_deps(&metadata, "connector-harness", &cli_may_use);
     assert!(extra.is_empty(), "connector-harness depends on {extra:?}");
-    let parses = |package: &serde_json::Value| {
-        package["dependencies"].as_array().is_some_and(|deps| {
-            deps.iter()
-                .any(|d| d["name"] == "clap" && d["kind"].is_null() && d["optional"] != true)
-        })
-    };
-    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
-    let mut parsing: Vec<&str> = packages
-        .iter()
-        .filter(|p| parses(p))
-        .filter_map(|p| p["name"].as_str())
-        .collect();
-    parsing.sort_unstable();
+    let parsing = packages_needing(&metadata, "clap", false);
     // xtask is the other command line; it is not part of the product.
     assert_eq!(
         parsing,
@@ -218,19 +231,7 @@ fn the_command_line_is_the_only_crate_that_parses_arguments() {
 /// the two command lines' edges alone.
 #[test]
 fn only_the_command_lines_erase_error_types() {
-    let metadata = workspace_metadata();
-    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
-    let mut erasing: Vec<&str> = packages
-        .iter()
-        .filter(|p| {
-            p["dependencies"].as_array().is_some_and(|deps| {
-                deps.iter()
-                    .any(|d| d["name"] == "anyhow" && d["kind"].is_null())
-            })
-        })
-        .filter_map(|p| p["name"].as_str())
-        .collect();
-    erasing.sort_unstable();
+    let erasing = packages_needing(&workspace_metadata(), "anyhow", true);
     assert_eq!(
         erasing,
         ["connector-harness", "xtask"],
